@@ -16,7 +16,7 @@ def main(paths):
     failed = []
     for nb in nbs:
         t = time.time()
-        ok, _ = test_nb(nb.resolve(), skip_flags=skip, force_flags=['slow'], save=True)
+        ok, _ = test_nb(nb.resolve(), skip_flags=skip, force_flags=["slow"], save=True, basepath=root, cell_timeout=None)
         print(f"{'ok    ' if ok else 'FAILED'} {nb.name} ({time.time()-t:.0f}s)", flush=True)
         if not ok: failed.append(nb.name)
     nbdev_clean.__wrapped__() if hasattr(nbdev_clean, '__wrapped__') else nbdev_clean()

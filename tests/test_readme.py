@@ -1,0 +1,18 @@
+"README.md is the rendering of nbs/index.ipynb, and it starts with the two commands that matter."
+import importlib.util, re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location('make_readme', ROOT/'tools'/'make_readme.py')
+make_readme = importlib.util.module_from_spec(_spec); _spec.loader.exec_module(make_readme)
+README = ROOT/'README.md'
+
+def test_readme_is_fresh():
+    assert README.exists(), 'README.md is missing: run `make readme`'
+    assert README.read_text(encoding='utf-8') == make_readme.render(ROOT/'nbs'/'index.ipynb'), \
+        'README.md is stale: run `make readme`'
+
+def test_readme_starts_with_make_run_and_make_test():
+    m = re.search(r'^(`{3,})[^\n]*\n(.*?)^\1\s*$', README.read_text(encoding='utf-8'), re.M | re.S)
+    assert m, 'README.md has no fenced code block'
+    assert m.group(2).strip().splitlines() == ['make run', 'make test']
