@@ -5,8 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Defaults for `make run`: a short optimization on the embedded model (see README).
-TASK ?= navigate
-RUN_ARGS ?=
+TASK ?= web_of_lies
+RUN_ARGS ?= --steps 20 --n-train 4 --max-new-tokens 64 --eval-split test --eval-n 60
 
 .PHONY: setup run test test-fast bench nbs readme clean-venv
 
@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 run: setup
-	$(BIN)/greater-nb run --task $(TASK) $(RUN_ARGS)
+	$(BIN)/greater-nb optimize --task $(TASK) $(RUN_ARGS)
 
 # Notebooks and library in sync, notebooks clean, then every test (notebooks included) under pytest.
 test: setup

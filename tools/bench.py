@@ -1,0 +1,71 @@
+"""`make bench`: seconds per GReaTer step, by stage, and peak memory, on the embedded model.
+
+Each configuration runs in its own process (for an honest peak RSS). Results go to bench/results.json and a
+table on stdout. Usage:
+    python tools/bench.py                 # the default matrix (fp32 and bf16; paper-faithful and toolkit-like steps)
+    python tools/bench.py --steps 3 --dtypes bfloat16 --modes paper
+"""
+import argparse, json, os, resource, subprocess, sys, time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+def one(dtype:str, mode:str, steps:int, n_train:int, tokens:int, task:str) -> dict:
+    "Run `steps` optimizer steps in this process and measure them."
+    import torch
+    from greater_nb.models import load_model
+    from greater_nb.data import load_task
+    from greater_nb.optimizer import GreaterConfig, optimize
+    from greater_nb.evaluate import rollout
+    model, tok = load_model(dtype=dtype, device='cpu')
+    cfg = GreaterConfig(steps=steps, n_train=n_train, max_new_tokens=tokens, fresh_reasoning=(mode == 'paper'),
+                        batch_size=16, grad_batch_size=n_train, early_stop=False)
+    t = time.perf_counter()
+    res = optimize(model, tok, task, cfg, progress=False)
+    wall = time.perf_counter() - t
+    h = res.history[1:] if len(res.history) > 1 else res.history   # step 1 includes the first reasoning
+    stages = {k: sum(r['times'][k] for r in h) / len(h) for k in ('reasoning', 'proposal', 'gradient', 'candidates', 'total')}
+    # the reference cost for target (a): the (1 + mu) sets of chains of the last step, generated in one batch
+    exs = load_task(task).train[:n_train]
+    last = h[-1]
+    p = tok(last['prompt_before'], add_special_tokens=False)['input_ids']
+    prompts = [p] + [p[:last['position']] + [c] + p[last['position'] + 1:] for c in last['selected']]
+    t = time.perf_counter()
+    ro = rollout(model, tok, load_task(task), [e for _ in prompts for e in exs], [q for q in prompts for _ in exs], tokens)
+    batched = time.perf_counter() - t
+    return dict(dtype=dtype, mode=mode, task=task, n_train=n_train, max_new_tokens=tokens, steps=len(h), s_per_step=stages['total'],
+                stages=stages, chains_batched_s=batched, chain_tokens=sum(map(len, ro.reasoning)),
+                peak_rss_gib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, torch_threads=torch.get_num_threads())
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--dtypes', nargs='+', default=['float32', 'bfloat16'])
+    ap.add_argument('--modes', nargs='+', default=['toolkit', 'paper'], help="toolkit: candidates scored on the current reasoning; paper: fresh reasoning")
+    ap.add_argument('--steps', type=int, default=4)
+    ap.add_argument('--n-train', type=int, default=3)
+    ap.add_argument('--tokens', type=int, default=128)
+    ap.add_argument('--task', default='web_of_lies')
+    ap.add_argument('--one', default=None, help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.one:
+        dtype, mode = a.one.split(':')
+        print(json.dumps(one(dtype, mode, a.steps, a.n_train, a.tokens, a.task)))
+        return
+    results = []
+    for mode in a.modes:
+        for dtype in a.dtypes:
+            cmd = [sys.executable, __file__, '--one', f'{dtype}:{mode}', '--steps', str(a.steps), '--n-train', str(a.n_train),
+                   '--tokens', str(a.tokens), '--task', a.task]
+            out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+            if out.returncode: sys.exit(f'bench {dtype}:{mode} failed:\n{out.stderr[-3000:]}')
+            r = json.loads(out.stdout.strip().splitlines()[-1]); results.append(r)
+            s = r['stages']
+            print(f"{mode:8s} {dtype:9s} {r['s_per_step']:6.2f} s/step  (reasoning {s['reasoning']:.2f}, proposal {s['proposal']:.2f}, "
+                  f"gradient {s['gradient']:.2f}, candidates {s['candidates']:.2f})  (1+mu) chains batched {r['chains_batched_s']:.2f}s "
+                  f"[{r['chain_tokens']} tokens]  peak RSS {r['peak_rss_gib']:.2f} GiB", flush=True)
+    out = ROOT/'bench'/'results.json'
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(dict(machine=os.uname().machine, cpus=os.cpu_count(), date=time.strftime('%Y-%m-%d'), results=results), indent=1))
+    print(f'wrote {out}')
+
+if __name__ == '__main__': main()
