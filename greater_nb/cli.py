@@ -15,7 +15,7 @@ from .evaluate import evaluate, EvalResult
 from .optimizer import GreaterConfig, reference_code, optimize, ZS_COT
 
 # %% auto #0
-__all__ = ['parser', 'cmd_eval', 'cmd_optimize', 'main']
+__all__ = ['parser', 'cmd_eval', 'cmd_optimize', 'run', 'main']
 
 # %% ../nbs/10_cli.ipynb #3adf631b
 def _model_args(p:argparse.ArgumentParser):
@@ -62,7 +62,7 @@ def parser() -> argparse.ArgumentParser:
     _model_args(o)
     return ap
 
-# %% ../nbs/10_cli.ipynb #2465abb0
+# %% ../nbs/10_cli.ipynb #a08a091d
 def _load(a):
     t = time.perf_counter()
     model, tok = load_model(a.model, a.device, a.dtype, a.device_map)
@@ -107,10 +107,15 @@ def cmd_optimize(a) -> dict:
         out.update(accuracy_before=before.accuracy, accuracy_after=after.accuracy)
     return out
 
-def main(argv:list[str]|None=None) -> dict:
-    "Entry point of the `greater-nb` console script."
+def run(argv:list[str]|None=None) -> dict:
+    "Run a `greater-nb` command; returns its results. Bad input exits with status 2 and one line on stderr."
     a = parser().parse_args(argv)
     try: return cmd_eval(a) if a.cmd == 'eval' else cmd_optimize(a)
     except (ValueError, RuntimeError) as e:
         print(f'greater-nb: error: {e}', file=sys.stderr)
         raise SystemExit(2)
+
+def main() -> int:
+    "Entry point of the `greater-nb` console script."
+    run()
+    return 0

@@ -18,9 +18,9 @@ from .data import Task, Example, load_task
 from .models import ChatLayout
 
 # %% auto #0
-__all__ = ['EXTRACT_SEP', 'pad_left', 'positions', 'Decoded', 'cache_kw', 'eos_ids', 'decode_reasoning', 'Extracted', 'right_pad',
-           'target_nll', 'extract', 'Rollout', 'extractor_ids', 'target_ids', 'rollout', 'EvalResult', 'prompt_ids_of',
-           'evaluate']
+__all__ = ['EXTRACT_SEP', 'pad_left', 'positions', 'cache_kw', 'HFStepper', 'LeanStepper', 'stepper', 'Decoded', 'eos_ids',
+           'decode_reasoning', 'Extracted', 'right_pad', 'target_nll', 'extract', 'Rollout', 'extractor_ids',
+           'target_ids', 'rollout', 'EvalResult', 'prompt_ids_of', 'evaluate']
 
 # %% ../nbs/02_evaluate.ipynb #9d80c62e
 def pad_left(seqs:list[list[int]], pad_id:int, device=None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -36,22 +36,104 @@ def positions(mask:torch.Tensor) -> torch.Tensor:
     "Position id of every column: the number of real (mask=1) tokens before it."
     return (mask.cumsum(-1) - 1).clamp(min=0)
 
-# %% ../nbs/02_evaluate.ipynb #a3921aaf
-@dataclass
-class Decoded:
-    "The state after decoding: reasoning tokens, and the KV cache ready for the extraction."
-    reasoning: list[list[int]]   # generated token ids per row, end-of-sequence dropped
-    cache: DynamicCache          # keys/values of every fed column
-    mask: torch.Tensor           # [batch, cached columns] attention mask
-    pending: torch.Tensor        # [batch, 0 or 1] last chosen token, not yet fed
-    pending_mask: torch.Tensor   # its mask (0 where the row had already ended)
-    prefill_logits: torch.Tensor # [batch, keep, vocab] logits of the last `keep` input columns
-
+# %% ../nbs/02_evaluate.ipynb #c24af302
 def cache_kw(model, cache:DynamicCache) -> dict:
     "The KV-cache keyword argument of `model.forward`: `cache` in recent transformers, `past_key_values` before."
     import inspect
     name = 'cache' if 'cache' in inspect.signature(model.forward).parameters else 'past_key_values'
     return {name: cache, 'use_cache': True}
+
+class HFStepper:
+    "Incremental forward passes through transformers' own model code and `DynamicCache`."
+    def __init__(self, model, batch:int, max_len:int):
+        self.model, self.cache = model, DynamicCache()
+        self.kw = cache_kw(model, self.cache)
+    def __call__(self, ids:torch.Tensor, mask:torch.Tensor, pos:torch.Tensor, keep:int) -> torch.Tensor:
+        "Feed `ids` `[B, T]` (at positions `pos`) given the attention `mask` over cache + new columns; logits of the last `keep` columns."
+        return self.model(input_ids=ids, attention_mask=mask, position_ids=pos, logits_to_keep=keep, **self.kw).logits
+    def crop(self, n:int):
+        "Drop every cached column from `n` on."
+        extra = self.cache.get_seq_length() - n
+        if extra > 0: self.cache.crop(-extra)
+
+def _fuse(*linears) -> torch.Tensor:
+    "Concatenate the weights of `linears` and make each module's weight a view into the result (no extra memory)."
+    W = torch.cat([l.weight.detach() for l in linears])
+    o = 0
+    for l in linears:
+        n = l.weight.shape[0]
+        l.weight = torch.nn.Parameter(W[o:o + n], requires_grad=False); o += n
+    return W
+
+class LeanStepper:
+    "Incremental forward passes for Llama-architecture decoders with fused projections and a preallocated cache."
+    @staticmethod
+    def supports(model) -> bool:
+        c = model.config
+        return (c.model_type == 'llama' and getattr(c, 'hidden_act', 'silu') == 'silu' and not getattr(c, 'attention_bias', False)
+                and not getattr(c, 'mlp_bias', False) and not getattr(c, 'pretraining_tp', 1) > 1)
+
+    def __init__(self, model, batch:int, max_len:int):
+        self.model, base, c = model, model.model, model.config
+        self.nh, self.nkv = c.num_attention_heads, c.num_key_value_heads
+        self.hd = getattr(c, 'head_dim', None) or c.hidden_size // self.nh
+        w = base.layers[0].mlp.down_proj.weight
+        fused = getattr(model, '_greater_fused', None)
+        if fused is None or fused[0][0].device != w.device or fused[0][0].dtype != w.dtype:  # fuse once per model (again if moved)
+            model._greater_fused = [(_fuse(l.self_attn.q_proj, l.self_attn.k_proj, l.self_attn.v_proj),
+                                     _fuse(l.mlp.gate_proj, l.mlp.up_proj)) for l in base.layers]
+        shape = (batch, self.nkv, max_len, self.hd)
+        self.K = [torch.zeros(shape, dtype=w.dtype, device=w.device) for _ in base.layers]
+        self.V = [torch.zeros(shape, dtype=w.dtype, device=w.device) for _ in base.layers]
+        self.n = 0  # filled columns
+
+    def __call__(self, ids:torch.Tensor, mask:torch.Tensor, pos:torch.Tensor, keep:int) -> torch.Tensor:
+        from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
+        base, (B, T), n = self.model.model, ids.shape, self.n
+        S = n + T
+        x = base.embed_tokens(ids)
+        cos, sin = base.rotary_emb(x, pos)
+        allowed = mask[:, None, None, :S].bool() & (torch.arange(S, device=ids.device) <= n + torch.arange(T, device=ids.device)[:, None])
+        bias = torch.zeros(allowed.shape, dtype=x.dtype, device=x.device).masked_fill_(~allowed, torch.finfo(x.dtype).min)
+        q_n, kv_n = self.nh * self.hd, self.nkv * self.hd
+        for l, layer in enumerate(base.layers):
+            Wqkv, Wgu = self.model._greater_fused[l]
+            a = layer.self_attn
+            qkv = F.linear(layer.input_layernorm(x), Wqkv)
+            q = qkv[..., :q_n].view(B, T, self.nh, self.hd).transpose(1, 2)
+            k = qkv[..., q_n:q_n + kv_n].view(B, T, self.nkv, self.hd).transpose(1, 2)
+            v = qkv[..., q_n + kv_n:].view(B, T, self.nkv, self.hd).transpose(1, 2)
+            q, k = apply_rotary_pos_emb(q, k, cos, sin)
+            self.K[l][:, :, n:S] = k; self.V[l][:, :, n:S] = v
+            o = F.scaled_dot_product_attention(q, self.K[l][:, :, :S], self.V[l][:, :, :S], attn_mask=bias,
+                                               scale=a.scaling, enable_gqa=self.nkv != self.nh)
+            x = x + a.o_proj(o.transpose(1, 2).reshape(B, T, q_n))
+            g, u = F.linear(layer.post_attention_layernorm(x), Wgu).chunk(2, -1)
+            x = x + layer.mlp.down_proj(F.silu(g) * u)
+        self.n = S
+        return self.model.lm_head(base.norm(x[:, -keep:]))
+
+    def crop(self, n:int):
+        "Drop every cached column from `n` on."
+        self.n = min(self.n, n)
+
+def stepper(model, batch:int, max_len:int, impl:str='auto'):
+    "An incremental-forward implementation for `model`: `'lean'` where supported (`'auto'`), or transformers' own (`'hf'`)."
+    if impl not in ('auto', 'lean', 'hf'): raise ValueError(f"unknown impl {impl!r}; use 'auto', 'lean' or 'hf'")
+    if impl == 'lean' and not LeanStepper.supports(model): raise ValueError(f"the lean stepper does not support {model.config.model_type!r} models")
+    lean = impl == 'lean' or (impl == 'auto' and LeanStepper.supports(model))
+    return (LeanStepper if lean else HFStepper)(model, batch, max_len)
+
+# %% ../nbs/02_evaluate.ipynb #0ebc6afb
+@dataclass
+class Decoded:
+    "The state after decoding: reasoning tokens, and the KV cache ready for the extraction."
+    reasoning: list[list[int]]   # generated token ids per row, end-of-sequence dropped
+    step: object                 # the stepper holding the keys/values of every fed column
+    mask: torch.Tensor           # [batch, cached columns] attention mask
+    pending: torch.Tensor        # [batch, 0 or 1] last chosen token, not yet fed
+    pending_mask: torch.Tensor   # its mask (0 where the row had already ended)
+    prefill_logits: torch.Tensor # [batch, keep, vocab] logits of the last `keep` input columns
 
 def eos_ids(model, tok) -> list[int]:
     "Token ids that end a chain: the tokenizer's eos and the model's generation-config eos ids."
@@ -74,37 +156,54 @@ def decode_reasoning(
     keep:int=1, # input columns whose logits to keep (see above)
     temperature:float=0., # 0: greedy
     generator:torch.Generator|None=None, # seeded generator for sampling
+    reserve:int=64, # cache columns to keep free for the extraction
+    impl:str='auto', # 'auto', 'lean' or 'hf' (see `stepper`)
+    drafts:list[list[int]]|None=None, # a guess of each row's reasoning (greedy only; see below)
 ) -> Decoded:
     "Prefill `inputs` and decode a reasoning chain per row into a KV cache."
-    dev = model.device
+    dev, B = model.device, len(inputs)
     ids, mask = pad_left(inputs, tok.pad_token_id, dev)
-    cache = DynamicCache()
-    kw = cache_kw(model, cache)
-    out = model(input_ids=ids, attention_mask=mask, position_ids=positions(mask), logits_to_keep=keep, **kw)
-    prefill, B = out.logits, len(inputs)
+    drafts = [list(d[:max_new_tokens]) for d in drafts] if drafts and temperature <= 0 and max_new_tokens > 0 else None
+    W = max(map(len, drafts)) if drafts else 0
+    step = stepper(model, B, ids.shape[1] + W + max_new_tokens + reserve, impl)
     stop = torch.tensor(eos_ids(model, tok), device=dev)
+    count = torch.zeros(B, dtype=torch.long, device=dev)  # reasoning tokens per row so far
+    accepted = [[] for _ in range(B)]
+    if W:  # verify the drafts in the prefill: keep each row's longest prefix that greedy decoding would produce
+        dids, dmask = right_pad([d or [tok.pad_token_id] for d in drafts], tok.pad_token_id, dev)
+        dmask = dmask * torch.tensor([[len(d) > 0] for d in drafts], device=dev)
+        full = torch.cat([mask, dmask], 1)
+        out = step(torch.cat([ids, dids], 1), full, positions(full), keep + W)
+        prefill, pred = out[:, :keep], out[:, keep - 1:].argmax(-1)  # pred[:, j] is greedy's token at draft position j
+        hit = (pred[:, :W] == dids) & dmask.bool() & ~torch.isin(dids, stop)
+        count = hit.long().cumprod(-1).sum(-1)
+        dmask = dmask * (torch.arange(W, device=dev) < count[:, None])
+        mask = torch.cat([mask, dmask], 1)
+        accepted = [d[:a] for d, a in zip(drafts, count.tolist())]
+        nxt = pred.gather(1, count[:, None]).squeeze(1)
+    else:
+        prefill = step(ids, mask, positions(mask), keep)
+        nxt = _pick(prefill[:, -1], temperature, generator) if max_new_tokens else None
     alive = torch.ones(B, dtype=torch.bool, device=dev)
     pending = torch.empty((B, 0), dtype=torch.long, device=dev)
     pending_mask = torch.empty((B, 0), dtype=torch.long, device=dev)
     toks, valid = [], []
-    logits = prefill[:, -1]
-    for t in range(max_new_tokens):
-        nxt = _pick(logits, temperature, generator)
-        alive = alive & ~torch.isin(nxt, stop)
+    while max_new_tokens:
+        alive = alive & ~torch.isin(nxt, stop) & (count < max_new_tokens)
         nxt = torch.where(alive, nxt, torch.full_like(nxt, tok.pad_token_id))
-        toks.append(nxt); valid.append(alive)
-        if t == max_new_tokens - 1 or not alive.any():
+        toks.append(nxt); valid.append(alive); count = count + alive
+        if not (alive & (count < max_new_tokens)).any():
             pending, pending_mask = nxt[:, None], alive[:, None].long()
             break
         mask = torch.cat([mask, alive[:, None].long()], 1)
-        logits = model(input_ids=nxt[:, None], attention_mask=mask, position_ids=mask.sum(-1, keepdim=True) - 1, **kw).logits[:, -1]
-    reasoning = [[] for _ in range(B)]
+        nxt = _pick(step(nxt[:, None], mask, mask.sum(-1, keepdim=True) - 1, 1)[:, -1], temperature, generator)
+    reasoning = accepted
     if toks:
         T, V = torch.stack(toks, 1).tolist(), torch.stack(valid, 1).tolist()
-        reasoning = [[x for x, v in zip(tr, vr) if v] for tr, vr in zip(T, V)]
-    return Decoded(reasoning, cache, mask, pending, pending_mask, prefill)
+        reasoning = [a + [x for x, v in zip(tr, vr) if v] for a, tr, vr in zip(accepted, T, V)]
+    return Decoded(reasoning, step, mask, pending, pending_mask, prefill)
 
-# %% ../nbs/02_evaluate.ipynb #ac7e9160
+# %% ../nbs/02_evaluate.ipynb #bfe401e5
 @dataclass
 class Extracted:
     "What the extraction reads off each row."
@@ -142,20 +241,19 @@ def extract(
     new = torch.cat([dec.pending, ext, tgt], 1)
     mask = torch.cat([dec.mask, dec.pending_mask, torch.ones_like(ext), tmask], 1)
     n_cached = dec.mask.shape[1]
-    kw = cache_kw(model, dec.cache)
-    logits = model(input_ids=new, attention_mask=mask, position_ids=positions(mask)[:, n_cached:], **kw).logits
+    logits = dec.step(new, mask, positions(mask)[:, n_cached:], new.shape[1])
     a = P + E - 1  # column of the last extractor token, which predicts the answer's first token
     gold = target_nll(logits[:, a:a + tgt.shape[1]] / ce_temperature, tgt, tmask)
     first = logits[:, a]
     # the model's own answer: drop the gold tokens from the cache and decode greedily after the extractor
-    dec.cache.crop(-tgt.shape[1])
+    dec.step.crop(n_cached + P + E)
     mask = mask[:, :n_cached + P + E]
     nxt, out = first.argmax(-1), []
     for t in range(answer_tokens):
         out.append(nxt)
         if t == answer_tokens - 1: break
         mask = torch.cat([mask, torch.ones_like(nxt)[:, None]], 1)
-        nxt = model(input_ids=nxt[:, None], attention_mask=mask, position_ids=mask.sum(-1, keepdim=True) - 1, **kw).logits[:, -1].argmax(-1)
+        nxt = dec.step(nxt[:, None], mask, mask.sum(-1, keepdim=True) - 1, 1)[:, -1].argmax(-1)
     stop = set(eos_ids(model, tok))
     answers = []
     for row in torch.stack(out, 1).tolist():
@@ -163,7 +261,7 @@ def extract(
         answers.append(row[:cut])
     return Extracted(gold, answers, first)
 
-# %% ../nbs/02_evaluate.ipynb #dad5edbf
+# %% ../nbs/02_evaluate.ipynb #28f7a486
 EXTRACT_SEP = '\n\n'  # between the reasoning and the extractor prompt
 
 @dataclass
@@ -195,6 +293,8 @@ def rollout(
     generator:torch.Generator|None=None, # for sampling
     layout:ChatLayout|None=None, # how questions and prompts are laid out (default: `ChatLayout(tok)`)
     ce_temperature:float=1., # see `extract`
+    impl:str='auto', # incremental-forward implementation (see `stepper`)
+    drafts:list[list[int]]|None=None, # guessed reasoning per row, verified exactly (see `decode_reasoning`)
 ) -> Rollout:
     "Reason, extract and score one batch of `examples`, each under its own prompt."
     layout = layout or ChatLayout(tok)
@@ -202,17 +302,19 @@ def rollout(
     inputs = [ids for ids, _ in enc]
     n_suffix = len(inputs[0]) - enc[0][1] - len(prompts[0])  # the suffix is the same text for every row
     keep = max(len(p) for p in prompts) + n_suffix + 1
-    dec = decode_reasoning(model, tok, inputs, max_new_tokens, keep=keep, temperature=temperature, generator=generator)
+    e_ids, t_ids = extractor_ids(tok, task), [target_ids(tok, task, ex) for ex in examples]
+    dec = decode_reasoning(model, tok, inputs, max_new_tokens, keep=keep, temperature=temperature, generator=generator,
+                           reserve=1 + len(e_ids) + max(map(len, t_ids)) + answer_tokens, impl=impl, drafts=drafts)
     prompt_nll = torch.full((len(examples),), float('nan'))
     for r, p in enumerate(prompts):  # left padding aligns every row's suffix in the last columns
         if not p: continue
         lo = keep - n_suffix - len(p) - 1  # the column before prompt token j predicts it
         prompt_nll[r] = target_nll(dec.prefill_logits[r:r+1, lo:lo+len(p)], torch.tensor([p], device=model.device),
                                    torch.ones(1, len(p), device=model.device))[0]
-    ext = extract(model, tok, dec, extractor_ids(tok, task), [target_ids(tok, task, ex) for ex in examples], answer_tokens, ce_temperature)
+    ext = extract(model, tok, dec, e_ids, t_ids, answer_tokens, ce_temperature)
     return Rollout(dec.reasoning, ext.answer_ids, ext.gold_nll.float().cpu(), prompt_nll)
 
-# %% ../nbs/02_evaluate.ipynb #d2d58bbb
+# %% ../nbs/02_evaluate.ipynb #ef34f932
 @dataclass
 class EvalResult:
     "Accuracy, mean gold cross-entropy and per-example records of one evaluation."

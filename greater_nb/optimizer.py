@@ -126,7 +126,7 @@ def _atomic_write(path:Path, text:str):
     tmp.write_text(text)
     os.replace(tmp, path)
 
-# %% ../nbs/09_optimizer.ipynb #8587ae5f
+# %% ../nbs/09_optimizer.ipynb #b073dd9e
 def greater_step(
     model, tok, task:Task, cfg:GreaterConfig, state:State,
     allowed:torch.Tensor, # from `allowed_tokens`
@@ -138,8 +138,8 @@ def greater_step(
     gen_kw = dict(max_new_tokens=cfg.max_new_tokens, answer_tokens=cfg.answer_tokens, batch_size=cfg.batch_size, layout=layout)
     p, i = state.prompt, state.position
     cur = _score(state.current)
-    if cur.prompt != p:  # not carried over: reason under the current prompt
-        cur = score_prompts(model, tok, task, exs, [p], **loss_kw, **gen_kw)[0]
+    if cur.prompt != p:  # not carried over: reason under the current prompt, with the last chains as drafts
+        cur = score_prompts(model, tok, task, exs, [p], **loss_kw, reasonings=cur.reasoning or None, **gen_kw)[0]
     times['reasoning'] = time.perf_counter() - t0
     # 1. candidates (eqs. 3-4); the question sample depends only on (seed, step)
     t = time.perf_counter()
@@ -167,14 +167,15 @@ def greater_step(
         j = next((k for k, c in enumerate(sel) if is_ending(tok, c) and i >= 0.5 * state.init_len), j)
     win = scores[j]
     if cfg.accept == 'if_better' and win.objective(cfg.selection, cfg.lam) >= cur.objective(cfg.selection, cfg.lam): win = cur
-    if not cfg.fresh_reasoning and win.prompt != p: win = dataclasses.replace(win, reasoning=[])  # its own reasoning comes next step
     # 4. best so far (lines 16-18)
     obj = win.objective(cfg.selection, cfg.lam)
     if obj < state.best_objective: state.best_objective, state.best_prompt = obj, list(win.prompt)
     # 5. next position, length changes, sweep end
     new_p = list(win.prompt)
     new_p, nxt, wrapped = (new_p, cfg.frozen_prefix, True) if len(new_p) < len(p) else advance(tok, new_p, i, cfg, state.init_len)
-    if new_p != win.prompt: win = dataclasses.replace(win, prompt=new_p, reasoning=[])  # grown: reason again next step
+    # carry the chains forward: the winner's own (fresh reasoning), else the current ones; when they belong to another
+    # prompt (toolkit mode, or the prompt grew), the next step regenerates with them as drafts
+    carry = win if cfg.fresh_reasoning else cur
     rec = dict(step=state.step + 1, position=i, prompt_before=tok.decode(p), candidates=cands,
                candidate_text=[tok.decode([c]) for c in cands], neg_grad=[round(-x, 6) for x in g.grad.tolist()],
                selected=sel, selected_loss=[s.loss for s in scores], selected_error=[s.error_rate for s in scores],
@@ -182,14 +183,14 @@ def greater_step(
                objective=obj, prompt=tok.decode(new_p), prompt_ids=new_p, best_objective=state.best_objective,
                best_prompt=tok.decode(state.best_prompt), times={k: round(v, 3) for k, v in times.items()})
     state.step += 1
-    state.prompt, state.position, state.current = new_p, nxt, _score_dict(win)
+    state.prompt, state.position, state.current = new_p, nxt, _score_dict(carry)
     if wrapped:
         if cfg.early_stop and new_p == state.sweep_start: state.stopped = f'a full sweep left the prompt unchanged (step {state.step})'
         state.sweep_start = new_p
     rec['times']['total'] = round(time.perf_counter() - t0, 3)
     return rec
 
-# %% ../nbs/09_optimizer.ipynb #bfd9ef72
+# %% ../nbs/09_optimizer.ipynb #a4507cf7
 @dataclass
 class GreaterResult:
     "What `optimize` returns."
@@ -265,13 +266,14 @@ def optimize(
                 with log.open('a') as f: f.write(json.dumps(rec) + '\n')
                 _atomic_write(_state_path(log), json.dumps(asdict(state)))
             bar.update(1)
-            bar.set_postfix_str(f"pos {rec['position']} loss {rec['objective']:.3f} best {state.best_objective:.3f} | {rec['prompt'][:60]}")
+            shown = rec['prompt'].replace('\n', '⏎')[:60]
+            bar.set_postfix_str(f"pos {rec['position']} loss {rec['objective']:.3f} best {state.best_objective:.3f} | {shown}")
             if callback: callback(rec, state)
     finally: bar.close()
     return GreaterResult(tok.decode(state.best_prompt), state.best_prompt, state.best_objective, cfg.init_prompt,
                          state.init_objective, tok.decode(state.prompt), state.step, state.stopped, history, log)
 
-# %% ../nbs/09_optimizer.ipynb #cfd38e31
+# %% ../nbs/09_optimizer.ipynb #d8cc2da3
 def read_log(path:str|Path) -> tuple[dict, list[dict]]:
     "The config line and the step records of a run log."
     lines = [json.loads(l) for l in Path(path).read_text().splitlines() if l.strip()]

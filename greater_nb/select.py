@@ -24,7 +24,7 @@ def top_mu(grad:torch.Tensor, cands:list[int], mu:int=3) -> list[int]:
     order = torch.argsort(grad, stable=True)[:mu].tolist()  # most negative ∂L/∂ε first
     return [cands[j] for j in order]
 
-# %% ../nbs/08_select.ipynb #c896e355
+# %% ../nbs/08_select.ipynb #e7821376
 @dataclass
 class Score:
     prompt: list[int]           # the prompt's token ids
@@ -49,7 +49,7 @@ def score_prompts(
     prompts:list[list[int]], # prompts to score
     lam:float=0.2, fluency:str='exp', ce_temperature:float=1.0, # the loss
     fresh_reasoning:bool=True, # generate each prompt's own reasoning (paper) or reuse `reasonings`
-    reasonings:list[list[int]]|None=None, # per-example reasoning to reuse when `fresh_reasoning=False`
+    reasonings:list[list[int]]|None=None, # per-example reasoning: reused when `fresh_reasoning=False`, else drafts for the new chains
     max_new_tokens:int=256, answer_tokens:int=8, # generation limits
     batch_size:int=8, # rows per forward pass, across prompts
     layout:ChatLayout|None=None,
@@ -59,13 +59,14 @@ def score_prompts(
     ce, pn, ok, rs = [], [], [], []
     for s in range(0, len(pairs), batch_size):
         chunk = pairs[s:s + batch_size]
+        idx = [(s + j) % len(examples) for j in range(len(chunk))]  # example index of each row
         if fresh_reasoning:
+            drafts = [reasonings[k] for k in idx] if reasonings else None
             ro = rollout(model, tok, task, [ex for _, ex in chunk], [p for p, _ in chunk], max_new_tokens, answer_tokens,
-                         layout=layout, ce_temperature=ce_temperature)
+                         layout=layout, ce_temperature=ce_temperature, drafts=drafts)
             ce.append(ro.gold_nll); pn.append(ro.prompt_nll); rs += ro.reasoning
             ok += [task.score(task.parse(tok.decode(a, skip_special_tokens=True)), ex.answer) for a, (_, ex) in zip(ro.answer_ids, chunk)]
         else:
-            idx = [(s + j) % len(examples) for j in range(len(chunk))]
             rows = [build_row(tok, task, ex, p, reasonings[k], layout) for (p, ex), k in zip(chunk, idx)]
             b = collate(rows, tok.pad_token_id, model.device)
             with torch.no_grad(): parts = greater_loss(model, b, hidden_states(model, b), lam, fluency, ce_temperature)
