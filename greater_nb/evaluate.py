@@ -18,8 +18,8 @@ from .data import Task, Example, load_task
 from .models import ChatLayout
 
 # %% auto #0
-__all__ = ['EXTRACT_SEP', 'pad_left', 'positions', 'cache_kw', 'HFStepper', 'LeanStepper', 'stepper', 'Decoded', 'eos_ids',
-           'decode_reasoning', 'Extracted', 'right_pad', 'target_nll', 'extract', 'Rollout', 'extractor_ids',
+__all__ = ['EXTRACT_SEP', 'pad_left', 'positions', 'cache_kw', 'output_logits', 'HFStepper', 'LeanStepper', 'stepper', 'Decoded',
+           'eos_ids', 'decode_reasoning', 'Extracted', 'right_pad', 'target_nll', 'extract', 'Rollout', 'extractor_ids',
            'target_ids', 'rollout', 'EvalResult', 'prompt_ids_of', 'evaluate']
 
 # %% ../nbs/02_evaluate.ipynb #9d80c62e
@@ -36,21 +36,31 @@ def positions(mask:torch.Tensor) -> torch.Tensor:
     "Position id of every column: the number of real (mask=1) tokens before it."
     return (mask.cumsum(-1) - 1).clamp(min=0)
 
-# %% ../nbs/02_evaluate.ipynb #c24af302
+# %% ../nbs/02_evaluate.ipynb #d554c468
 def cache_kw(model, cache:DynamicCache) -> dict:
     "The KV-cache keyword argument of `model.forward`: `cache` in recent transformers, `past_key_values` before."
     import inspect
     name = 'cache' if 'cache' in inspect.signature(model.forward).parameters else 'past_key_values'
     return {name: cache, 'use_cache': True}
 
+def output_logits(model, h:torch.Tensor) -> torch.Tensor:
+    "The output head on final hidden states `h`, with the logit soft-capping some models (Gemma-2) apply."
+    logits = model.get_output_embeddings()(h)
+    cap = getattr(model.config, 'final_logit_softcapping', None)
+    return torch.tanh(logits / cap) * cap if cap else logits
+
 class HFStepper:
     "Incremental forward passes through transformers' own model code and `DynamicCache`."
     def __init__(self, model, batch:int, max_len:int):
         self.model, self.cache = model, DynamicCache()
         self.kw = cache_kw(model, self.cache)
-    def __call__(self, ids:torch.Tensor, mask:torch.Tensor, pos:torch.Tensor, keep:int) -> torch.Tensor:
-        "Feed `ids` `[B, T]` (at positions `pos`) given the attention `mask` over cache + new columns; logits of the last `keep` columns."
-        return self.model(input_ids=ids, attention_mask=mask, position_ids=pos, logits_to_keep=keep, **self.kw).logits
+    def hidden(self, ids:torch.Tensor, mask:torch.Tensor, pos:torch.Tensor, keep:int) -> torch.Tensor:
+        "Feed `ids` `[B, T]` (at positions `pos`) given the attention `mask` over cache + new columns; final hidden states of the last `keep` columns."
+        base = getattr(self.model, self.model.base_model_prefix)
+        return base(input_ids=ids, attention_mask=mask, position_ids=pos, **self.kw).last_hidden_state[:, -keep:]
+    def __call__(self, ids, mask, pos, keep:int) -> torch.Tensor:
+        "Logits of the last `keep` columns (see `hidden`)."
+        return output_logits(self.model, self.hidden(ids, mask, pos, keep))
     def crop(self, n:int):
         "Drop every cached column from `n` on."
         extra = self.cache.get_seq_length() - n
@@ -87,7 +97,12 @@ class LeanStepper:
         self.V = [torch.zeros(shape, dtype=w.dtype, device=w.device) for _ in base.layers]
         self.n = 0  # filled columns
 
-    def __call__(self, ids:torch.Tensor, mask:torch.Tensor, pos:torch.Tensor, keep:int) -> torch.Tensor:
+    def __call__(self, ids, mask, pos, keep:int) -> torch.Tensor:
+        "Logits of the last `keep` columns (see `hidden`)."
+        return output_logits(self.model, self.hidden(ids, mask, pos, keep))
+
+    def hidden(self, ids:torch.Tensor, mask:torch.Tensor, pos:torch.Tensor, keep:int) -> torch.Tensor:
+        "Feed `ids` `[B, T]` (at positions `pos`) given the attention `mask` over cache + new columns; final hidden states of the last `keep` columns."
         from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
         base, (B, T), n = self.model.model, ids.shape, self.n
         S = n + T
@@ -111,7 +126,7 @@ class LeanStepper:
             g, u = F.linear(layer.post_attention_layernorm(x), Wgu).chunk(2, -1)
             x = x + layer.mlp.down_proj(F.silu(g) * u)
         self.n = S
-        return self.model.lm_head(base.norm(x[:, -keep:]))
+        return base.norm(x[:, -keep:])
 
     def crop(self, n:int):
         "Drop every cached column from `n` on."
@@ -124,7 +139,7 @@ def stepper(model, batch:int, max_len:int, impl:str='auto'):
     lean = impl == 'lean' or (impl == 'auto' and LeanStepper.supports(model))
     return (LeanStepper if lean else HFStepper)(model, batch, max_len)
 
-# %% ../nbs/02_evaluate.ipynb #0ebc6afb
+# %% ../nbs/02_evaluate.ipynb #861fdc4a
 @dataclass
 class Decoded:
     "The state after decoding: reasoning tokens, and the KV cache ready for the extraction."
@@ -173,8 +188,10 @@ def decode_reasoning(
         dids, dmask = right_pad([d or [tok.pad_token_id] for d in drafts], tok.pad_token_id, dev)
         dmask = dmask * torch.tensor([[len(d) > 0] for d in drafts], device=dev)
         full = torch.cat([mask, dmask], 1)
-        out = step(torch.cat([ids, dids], 1), full, positions(full), keep + W)
-        prefill, pred = out[:, :keep], out[:, keep - 1:].argmax(-1)  # pred[:, j] is greedy's token at draft position j
+        h = step.hidden(torch.cat([ids, dids], 1), full, positions(full), keep + W)
+        prefill = output_logits(model, h[:, :keep])
+        # pred[:, j] is greedy's token at draft position j; argmax in chunks so the draft logits never all exist at once
+        pred = torch.cat([output_logits(model, c).argmax(-1) for c in h[:, keep - 1:].split(16, 1)], 1)
         hit = (pred[:, :W] == dids) & dmask.bool() & ~torch.isin(dids, stop)
         count = hit.long().cumprod(-1).sum(-1)
         dmask = dmask * (torch.arange(W, device=dev) < count[:, None])
