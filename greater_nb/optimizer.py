@@ -126,7 +126,7 @@ def _atomic_write(path:Path, text:str):
     tmp.write_text(text)
     os.replace(tmp, path)
 
-# %% ../nbs/09_optimizer.ipynb #b073dd9e
+# %% ../nbs/09_optimizer.ipynb #69ebb29f
 def greater_step(
     model, tok, task:Task, cfg:GreaterConfig, state:State,
     allowed:torch.Tensor, # from `allowed_tokens`
@@ -176,7 +176,7 @@ def greater_step(
     # carry the chains forward: the winner's own (fresh reasoning), else the current ones; when they belong to another
     # prompt (toolkit mode, or the prompt grew), the next step regenerates with them as drafts
     carry = win if cfg.fresh_reasoning else cur
-    rec = dict(step=state.step + 1, position=i, prompt_before=tok.decode(p), candidates=cands,
+    rec = dict(step=state.step + 1, position=i, prompt_before=tok.decode(p), prompt_before_ids=p, candidates=cands,
                candidate_text=[tok.decode([c]) for c in cands], neg_grad=[round(-x, 6) for x in g.grad.tolist()],
                selected=sel, selected_loss=[s.loss for s in scores], selected_error=[s.error_rate for s in scores],
                chosen=win.prompt[i] if i < len(win.prompt) else None, loss=win.loss, error_rate=win.error_rate,

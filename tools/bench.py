@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-def one(dtype:str, mode:str, steps:int, n_train:int, tokens:int, task:str) -> dict:
+def one(dtype:str, mode:str, steps:int, n_train:int, tokens:int, task:str, grad_batch_size:int) -> dict:
     "Run `steps` optimizer steps in this process and measure them."
     import torch
     from greater_nb.models import load_model
@@ -19,7 +19,7 @@ def one(dtype:str, mode:str, steps:int, n_train:int, tokens:int, task:str) -> di
     from greater_nb.evaluate import rollout
     model, tok = load_model(dtype=dtype, device='cpu')
     cfg = GreaterConfig(steps=steps, n_train=n_train, max_new_tokens=tokens, fresh_reasoning=(mode == 'paper'),
-                        batch_size=16, grad_batch_size=n_train, early_stop=False)
+                        batch_size=16, grad_batch_size=grad_batch_size, early_stop=False)
     t = time.perf_counter()
     res = optimize(model, tok, task, cfg, progress=False)
     wall = time.perf_counter() - t
@@ -28,12 +28,12 @@ def one(dtype:str, mode:str, steps:int, n_train:int, tokens:int, task:str) -> di
     # the reference cost for target (a): the (1 + mu) sets of chains of the last step, generated in one batch
     exs = load_task(task).train[:n_train]
     last = h[-1]
-    p = tok(last['prompt_before'], add_special_tokens=False)['input_ids']
+    p = last['prompt_before_ids']
     prompts = [p] + [p[:last['position']] + [c] + p[last['position'] + 1:] for c in last['selected']]
     t = time.perf_counter()
     ro = rollout(model, tok, load_task(task), [e for _ in prompts for e in exs], [q for q in prompts for _ in exs], tokens)
     batched = time.perf_counter() - t
-    return dict(dtype=dtype, mode=mode, task=task, n_train=n_train, max_new_tokens=tokens, steps=len(h), s_per_step=stages['total'],
+    return dict(dtype=dtype, mode=mode, task=task, n_train=n_train, max_new_tokens=tokens, grad_batch_size=grad_batch_size, steps=len(h), s_per_step=stages['total'],
                 stages=stages, chains_batched_s=batched, chain_tokens=sum(map(len, ro.reasoning)),
                 peak_rss_gib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, torch_threads=torch.get_num_threads())
 
@@ -45,17 +45,18 @@ def main():
     ap.add_argument('--n-train', type=int, default=3)
     ap.add_argument('--tokens', type=int, default=128)
     ap.add_argument('--task', default='web_of_lies')
+    ap.add_argument('--grad-batch-size', type=int, default=1, help='rows per gradient pass (1 keeps peak memory lowest)')
     ap.add_argument('--one', default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.one:
         dtype, mode = a.one.split(':')
-        print(json.dumps(one(dtype, mode, a.steps, a.n_train, a.tokens, a.task)))
+        print(json.dumps(one(dtype, mode, a.steps, a.n_train, a.tokens, a.task, a.grad_batch_size)))
         return
     results = []
     for mode in a.modes:
         for dtype in a.dtypes:
             cmd = [sys.executable, __file__, '--one', f'{dtype}:{mode}', '--steps', str(a.steps), '--n-train', str(a.n_train),
-                   '--tokens', str(a.tokens), '--task', a.task]
+                   '--tokens', str(a.tokens), '--task', a.task, '--grad-batch-size', str(a.grad_batch_size)]
             out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
             if out.returncode: sys.exit(f'bench {dtype}:{mode} failed:\n{out.stderr[-3000:]}')
             r = json.loads(out.stdout.strip().splitlines()[-1]); results.append(r)
