@@ -36,7 +36,7 @@ def positions(mask:torch.Tensor) -> torch.Tensor:
     "Position id of every column: the number of real (mask=1) tokens before it."
     return (mask.cumsum(-1) - 1).clamp(min=0)
 
-# %% ../nbs/02_evaluate.ipynb #d554c468
+# %% ../nbs/02_evaluate.ipynb #1a15a382
 def cache_kw(model, cache:DynamicCache) -> dict:
     "The KV-cache keyword argument of `model.forward`: `cache` in recent transformers, `past_key_values` before."
     import inspect
@@ -136,7 +136,7 @@ def stepper(model, batch:int, max_len:int, impl:str='auto'):
     "An incremental-forward implementation for `model`: `'lean'` where supported (`'auto'`), or transformers' own (`'hf'`)."
     if impl not in ('auto', 'lean', 'hf'): raise ValueError(f"unknown impl {impl!r}; use 'auto', 'lean' or 'hf'")
     if impl == 'lean' and not LeanStepper.supports(model): raise ValueError(f"the lean stepper does not support {model.config.model_type!r} models")
-    lean = impl == 'lean' or (impl == 'auto' and LeanStepper.supports(model))
+    lean = impl == 'lean' or (impl == 'auto' and model.device.type == 'cpu' and LeanStepper.supports(model))
     return (LeanStepper if lean else HFStepper)(model, batch, max_len)
 
 # %% ../nbs/02_evaluate.ipynb #861fdc4a

@@ -273,7 +273,7 @@ def optimize(
     return GreaterResult(tok.decode(state.best_prompt), state.best_prompt, state.best_objective, cfg.init_prompt,
                          state.init_objective, tok.decode(state.prompt), state.step, state.stopped, history, log)
 
-# %% ../nbs/09_optimizer.ipynb #d8cc2da3
+# %% ../nbs/09_optimizer.ipynb #46db4904
 def read_log(path:str|Path) -> tuple[dict, list[dict]]:
     "The config line and the step records of a run log."
     lines = [json.loads(l) for l in Path(path).read_text().splitlines() if l.strip()]
@@ -291,5 +291,5 @@ def plot_run(history:list[dict], ax=None, title:str=''):
     for k in ('reasoning', 'proposal', 'gradient', 'candidates'):
         v = [r['times'].get(k, 0) for r in history]
         ax[1].bar(steps, v, bottom=bottom, label=k); bottom = [a + b for a, b in zip(bottom, v)]
-    ax[1].set_xlabel('step'); ax[1].set_ylabel('seconds'); ax[1].legend(fontsize=8); ax[1].set_title('time per stage')
+    ax[1].set_xlabel('step'); ax[1].set_ylabel('seconds'); ax[1].legend(fontsize=8, loc='upper left', bbox_to_anchor=(1.01, 1)); ax[1].set_title('time per stage')
     return ax
