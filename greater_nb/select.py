@@ -24,7 +24,7 @@ def top_mu(grad:torch.Tensor, cands:list[int], mu:int=3) -> list[int]:
     order = torch.argsort(grad, stable=True)[:mu].tolist()  # most negative ∂L/∂ε first
     return [cands[j] for j in order]
 
-# %% ../nbs/08_select.ipynb #e7821376
+# %% ../nbs/08_select.ipynb #85ad5a4d
 @dataclass
 class Score:
     prompt: list[int]           # the prompt's token ids
@@ -55,6 +55,8 @@ def score_prompts(
     layout:ChatLayout|None=None,
 ) -> list[Score]:
     "Score each prompt on `examples` (Algorithm 1 line 15)."
+    if not fresh_reasoning and (reasonings is None or len(reasonings) != len(examples)):
+        raise ValueError('fresh_reasoning=False needs one reasoning per example in `reasonings`')
     pairs = [(p, ex) for p in prompts for ex in examples]
     ce, pn, ok, rs = [], [], [], []
     for s in range(0, len(pairs), batch_size):
