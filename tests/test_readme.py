@@ -16,3 +16,10 @@ def test_readme_starts_with_make_run_and_make_test():
     m = re.search(r'^(`{3,})[^\n]*\n(.*?)^\1\s*$', README.read_text(encoding='utf-8'), re.M | re.S)
     assert m, 'README.md has no fenced code block'
     assert m.group(2).strip().splitlines() == ['make run', 'make test']
+
+def test_licence_matches_pyproject():
+    "The project's LICENSE is the Apache-2.0 text that pyproject.toml declares."
+    import tomllib
+    assert tomllib.loads((ROOT/'pyproject.toml').read_text())['project']['license'] == 'Apache-2.0'
+    text = (ROOT/'LICENSE').read_text()
+    assert 'Apache License' in text and 'Version 2.0' in text and 'END OF TERMS AND CONDITIONS' in text
