@@ -18,19 +18,24 @@ from .data import Task, Example, load_task
 from .models import ChatLayout
 
 # %% auto #0
-__all__ = ['EXTRACT_SEP', 'pad_left', 'positions', 'cache_kw', 'output_logits', 'HFStepper', 'LeanStepper', 'stepper', 'Decoded',
-           'eos_ids', 'decode_reasoning', 'Extracted', 'right_pad', 'target_nll', 'extract', 'Rollout', 'extractor_ids',
-           'target_ids', 'rollout', 'EvalResult', 'prompt_ids_of', 'evaluate']
+__all__ = ['EXTRACT_SEP', 'pad', 'pad_left', 'right_pad', 'positions', 'cache_kw', 'output_logits', 'HFStepper', 'LeanStepper',
+           'stepper', 'Decoded', 'eos_ids', 'decode_reasoning', 'Extracted', 'target_nll', 'extract', 'Rollout',
+           'extractor_ids', 'target_ids', 'rollout', 'EvalResult', 'prompt_ids_of', 'evaluate']
 
-# %% ../nbs/02_evaluate.ipynb #9d80c62e
-def pad_left(seqs:list[list[int]], pad_id:int, device=None) -> tuple[torch.Tensor, torch.Tensor]:
-    "Left-pad token lists into `(ids, mask)` tensors of shape `[batch, max_len]`."
+# %% ../nbs/02_evaluate.ipynb #b90f9a8c
+def pad(seqs:list[list[int]], pad_id:int, device=None, left:bool=True) -> tuple[torch.Tensor, torch.Tensor]:
+    "Pad token lists on the left (or right) into `(ids, mask)` tensors of shape `[batch, max_len]`."
     n = max(len(s) for s in seqs)
     ids = torch.full((len(seqs), n), pad_id, dtype=torch.long)
     mask = torch.zeros((len(seqs), n), dtype=torch.long)
     for i, s in enumerate(seqs):
-        if s: ids[i, n-len(s):] = torch.tensor(s); mask[i, n-len(s):] = 1
+        if not s: continue
+        cols = slice(n - len(s), n) if left else slice(0, len(s))
+        ids[i, cols] = torch.tensor(s, dtype=torch.long); mask[i, cols] = 1
     return ids.to(device), mask.to(device)
+
+def pad_left(seqs, pad_id, device=None): return pad(seqs, pad_id, device, left=True)
+def right_pad(seqs, pad_id, device=None): return pad(seqs, pad_id, device, left=False)
 
 def positions(mask:torch.Tensor) -> torch.Tensor:
     "Position id of every column: the number of real (mask=1) tokens before it."
@@ -220,21 +225,13 @@ def decode_reasoning(
         reasoning = [a + [x for x, v in zip(tr, vr) if v] for a, tr, vr in zip(accepted, T, V)]
     return Decoded(reasoning, step, mask, pending, pending_mask, prefill)
 
-# %% ../nbs/02_evaluate.ipynb #bfe401e5
+# %% ../nbs/02_evaluate.ipynb #3f64b82d
 @dataclass
 class Extracted:
     "What the extraction reads off each row."
     gold_nll: torch.Tensor       # [batch] mean NLL (cross-entropy, nats) of the gold answer tokens
     answer_ids: list[list[int]]  # the model's own answer tokens after the extractor
     answer_logits: torch.Tensor  # [batch, vocab] logits right after the extractor (predicting the answer's first token)
-
-def right_pad(seqs:list[list[int]], pad_id:int, device=None) -> tuple[torch.Tensor, torch.Tensor]:
-    "Right-pad token lists into `(ids, mask)`."
-    n = max(len(s) for s in seqs)
-    ids = torch.full((len(seqs), n), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(seqs), n), dtype=torch.long)
-    for i, s in enumerate(seqs): ids[i, :len(s)] = torch.tensor(s, dtype=torch.long); mask[i, :len(s)] = 1
-    return ids.to(device), mask.to(device)
 
 def target_nll(logits:torch.Tensor, targets:torch.Tensor, tmask:torch.Tensor) -> torch.Tensor:
     "Mean negative log-likelihood per row of `targets` under `logits` (`[batch, T, vocab]`), ignoring masked tokens."
