@@ -41,7 +41,7 @@ def positions(mask:torch.Tensor) -> torch.Tensor:
     "Position id of every column: the number of real (mask=1) tokens before it."
     return (mask.cumsum(-1) - 1).clamp(min=0)
 
-# %% ../nbs/02_evaluate.ipynb #1a15a382
+# %% ../nbs/02_evaluate.ipynb #cefa14cf
 def cache_kw(model, cache:DynamicCache) -> dict:
     "The KV-cache keyword argument of `model.forward`: `cache` in recent transformers, `past_key_values` before."
     import inspect
@@ -54,7 +54,13 @@ def output_logits(model, h:torch.Tensor) -> torch.Tensor:
     cap = getattr(model.config, 'final_logit_softcapping', None)
     return torch.tanh(logits / cap) * cap if cap else logits
 
-class HFStepper:
+class _Stepper:
+    "What both steppers share: logits are the output head on `hidden`."
+    def __call__(self, ids, mask, pos, keep:int) -> torch.Tensor:
+        "Logits of the last `keep` columns (see `hidden`)."
+        return output_logits(self.model, self.hidden(ids, mask, pos, keep))
+
+class HFStepper(_Stepper):
     "Incremental forward passes through transformers' own model code and `DynamicCache`."
     def __init__(self, model, batch:int, max_len:int):
         self.model, self.cache = model, DynamicCache()
@@ -63,9 +69,6 @@ class HFStepper:
         "Feed `ids` `[B, T]` (at positions `pos`) given the attention `mask` over cache + new columns; final hidden states of the last `keep` columns."
         base = getattr(self.model, self.model.base_model_prefix)
         return base(input_ids=ids, attention_mask=mask, position_ids=pos, **self.kw).last_hidden_state[:, -keep:]
-    def __call__(self, ids, mask, pos, keep:int) -> torch.Tensor:
-        "Logits of the last `keep` columns (see `hidden`)."
-        return output_logits(self.model, self.hidden(ids, mask, pos, keep))
     def crop(self, n:int):
         "Drop every cached column from `n` on."
         extra = self.cache.get_seq_length() - n
@@ -80,7 +83,7 @@ def _fuse(*linears) -> torch.Tensor:
         l.weight = torch.nn.Parameter(W[o:o + n], requires_grad=False); o += n
     return W
 
-class LeanStepper:
+class LeanStepper(_Stepper):
     "Incremental forward passes for Llama-architecture decoders with fused projections and a preallocated cache."
     @staticmethod
     def supports(model) -> bool:
@@ -98,13 +101,10 @@ class LeanStepper:
             model._greater_fused = [(_fuse(l.self_attn.q_proj, l.self_attn.k_proj, l.self_attn.v_proj),
                                      _fuse(l.mlp.gate_proj, l.mlp.up_proj)) for l in base.layers]
         shape = (batch, self.nkv, max_len, self.hd)
-        self.K = [torch.zeros(shape, dtype=w.dtype, device=w.device) for _ in base.layers]
-        self.V = [torch.zeros(shape, dtype=w.dtype, device=w.device) for _ in base.layers]
+        # only columns [:n] are ever read, and each is written before it is read: no need to zero them
+        self.K = [torch.empty(shape, dtype=w.dtype, device=w.device) for _ in base.layers]
+        self.V = [torch.empty(shape, dtype=w.dtype, device=w.device) for _ in base.layers]
         self.n = 0  # filled columns
-
-    def __call__(self, ids, mask, pos, keep:int) -> torch.Tensor:
-        "Logits of the last `keep` columns (see `hidden`)."
-        return output_logits(self.model, self.hidden(ids, mask, pos, keep))
 
     def hidden(self, ids:torch.Tensor, mask:torch.Tensor, pos:torch.Tensor, keep:int) -> torch.Tensor:
         "Feed `ids` `[B, T]` (at positions `pos`) given the attention `mask` over cache + new columns; final hidden states of the last `keep` columns."
