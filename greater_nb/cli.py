@@ -96,8 +96,9 @@ def cmd_optimize(a) -> dict:
     model, tok = _load(a)
     print(f'optimizing on {cfg.n_train} {task.name} training examples for {cfg.steps} steps; log: {log}', flush=True)
     res = optimize(model, tok, task, cfg, log, resume=a.resume, model_name=a.model or 'embedded')
-    print(f'\ninitial prompt: {res.init_prompt!r}  (training objective {res.init_objective:.3f})')
-    print(f'best prompt:    {res.best_prompt!r}  (training objective {res.best_objective:.3f})')
+    obj = lambda o, p: f"training objective {o:.3f}: answer CE {p['ce']:.3f}, λ·fluency {p['lam_fluency']:.3f}, error rate {p['error_rate']:.2f}"
+    print(f'\ninitial prompt: {res.init_prompt!r}  ({obj(res.init_objective, res.init_parts)})')
+    print(f'best prompt:    {res.best_prompt!r}  ({obj(res.best_objective, res.best_parts)})')
     if res.stopped: print(f'stopped early: {res.stopped}')
     out = dict(best_prompt=res.best_prompt, init_objective=res.init_objective, best_objective=res.best_objective, log=str(log))
     if not a.no_eval:

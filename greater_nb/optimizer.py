@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from .data import Task, load_task
+from .data import Task, Example, load_task
 from .models import ChatLayout
 from .evaluate import prompt_ids_of
 from .propose import allowed_tokens, propose_candidates
@@ -21,8 +21,8 @@ from .gradient import one_hot_gradient
 from .select import Score, score_prompts, top_mu, choose
 
 # %% auto #0
-__all__ = ['ZS_COT', 'ENDINGS', 'GreaterConfig', 'reference_code', 'is_ending', 'placeholder_id', 'substitute', 'advance',
-           'State', 'read_log', 'greater_step', 'GreaterResult', 'optimize', 'plot_run']
+__all__ = ['ZS_COT', 'ENDINGS', 'GreaterConfig', 'train_examples', 'reference_code', 'is_ending', 'placeholder_id', 'substitute',
+           'advance', 'State', 'parts', 'read_log', 'greater_step', 'GreaterResult', 'optimize', 'plot_run']
 
 # %% ../nbs/09_optimizer.ipynb #ab07303c
 ZS_COT = 'Use proper logical reasoning and think step by step. Finally, give the actual correct answer.'
@@ -36,12 +36,12 @@ class GreaterConfig:
     q: int = 5                 # questions per intersection (eq. 4)
     mu: int = 3                # candidates re-scored by forward passes
     lam: float = 0.2           # λ, weight of the fluency term (eq. 6)
-    n_train: int = 50          # training examples (the first n of the train split)
+    n_train: int = 50          # training examples (all 50 of BBH's train split; fewer are drawn with `seed`)
     max_new_tokens: int = 256  # reasoning length limit (authors' code: 1024)
     answer_tokens: int = 8     # answer length limit after the extractor
     batch_size: int = 8        # rows per generation / scoring forward pass
     grad_batch_size: int = 4   # rows per gradient forward+backward pass
-    seed: int = 0              # seeds the question sampling of the proposals
+    seed: int = 0              # draws the training rows (when n_train < the split) and the proposals' questions
     # options (paper value first)
     candidates: str = 'intersection'  # or 'union_of_intersections' (authors)
     min_candidates: int = 3           # intersection fallback size; authors: union size ≥ 6
@@ -70,6 +70,13 @@ class GreaterConfig:
         for k in ('steps', 'k', 'q', 'mu', 'n_train', 'batch_size', 'grad_batch_size', 'answer_tokens'):
             if getattr(self, k) < 1: raise ValueError(f"{k} must be at least 1, got {getattr(self, k)}")
         if self.max_new_tokens < 0: raise ValueError(f"max_new_tokens must be ≥ 0, got {self.max_new_tokens}")
+
+def train_examples(task:Task, cfg:GreaterConfig) -> list[Example]:
+    "The training rows: the whole train split when `n_train` covers it, else `n_train` rows drawn with `cfg.seed` (in file order)."
+    n = len(task.train)
+    if cfg.n_train > n: raise ValueError(f"task {task.name!r} has {n} training examples; n_train={cfg.n_train}")
+    if cfg.n_train == n: return list(task.train)
+    return [task.train[j] for j in sorted(random.Random(f'train:{cfg.seed}').sample(range(n), cfg.n_train))]
 
 def reference_code(**overrides) -> GreaterConfig:
     "A config reproducing the authors' code (psunlpgroup/GreaTer @ 42a22d9) instead of the paper."
@@ -117,7 +124,13 @@ class State:
     best_objective: float     # L_best
     init_objective: float     # loss of p_init
     sweep_start: list[int]    # prompt at the start of this sweep
+    init_parts: dict = field(default_factory=dict)  # p_init's objective in parts: ce, lam_fluency, error_rate
+    best_parts: dict = field(default_factory=dict)  # the same for p*
     stopped: str = ''         # why the run stopped early ('' while running)
+
+def parts(s:Score, lam:float) -> dict:
+    "A score's objective in parts: answer CE and λ·fluency (they add up to the loss of eq. 6), and the error rate."
+    return dict(ce=s.ce, lam_fluency=lam * s.fluency, error_rate=s.error_rate)
 
 def _score_dict(s:Score) -> dict: return asdict(s)
 def _score(d:dict) -> Score: return Score(**d)
@@ -140,7 +153,7 @@ def greater_step(
     layout:ChatLayout|None=None,
 ) -> dict:
     "Optimize position `state.position` (Algorithm 1, lines 6–19); updates `state` and returns the step record."
-    exs, times, t0 = task.train[:cfg.n_train], {}, time.perf_counter()
+    exs, times, t0 = train_examples(task, cfg), {}, time.perf_counter()
     loss_kw = dict(lam=cfg.lam, fluency=cfg.fluency, ce_temperature=cfg.ce_temperature)
     gen_kw = dict(max_new_tokens=cfg.max_new_tokens, answer_tokens=cfg.answer_tokens, batch_size=cfg.batch_size, layout=layout)
     p, i = state.prompt, state.position
@@ -176,7 +189,7 @@ def greater_step(
     if cfg.accept == 'if_better' and win.objective(cfg.selection, cfg.lam) >= cur.objective(cfg.selection, cfg.lam): win = cur
     # 4. best so far (lines 16-18)
     obj = win.objective(cfg.selection, cfg.lam)
-    if obj < state.best_objective: state.best_objective, state.best_prompt = obj, list(win.prompt)
+    if obj < state.best_objective: state.best_objective, state.best_prompt, state.best_parts = obj, list(win.prompt), parts(win, cfg.lam)
     # 5. next position, length changes, sweep end
     new_p = list(win.prompt)
     new_p, nxt, wrapped = (new_p, cfg.frozen_prefix, True) if len(new_p) < len(p) else advance(tok, new_p, i, cfg, state.init_len)
@@ -185,8 +198,9 @@ def greater_step(
     carry = win if cfg.fresh_reasoning else cur
     rec = dict(step=state.step + 1, position=i, prompt_before=tok.decode(p), prompt_before_ids=p, candidates=cands,
                candidate_text=[tok.decode([c]) for c in cands], neg_grad=[round(-x, 6) for x in g.grad.tolist()],
-               selected=sel, selected_loss=[s.loss for s in scores], selected_error=[s.error_rate for s in scores],
-               chosen=win.prompt[i] if i < len(win.prompt) else None, loss=win.loss, error_rate=win.error_rate,
+               selected=sel, selected_loss=[s.loss for s in scores], selected_ce=[s.ce for s in scores],
+               selected_lam_fluency=[cfg.lam * s.fluency for s in scores], selected_error=[s.error_rate for s in scores],
+               chosen=win.prompt[i] if i < len(win.prompt) else None, loss=win.loss, **parts(win, cfg.lam),
                objective=obj, prompt=tok.decode(new_p), prompt_ids=new_p, best_objective=state.best_objective,
                best_prompt=tok.decode(state.best_prompt), times={k: round(v, 3) for k, v in times.items()})
     state.step += 1
@@ -209,6 +223,8 @@ class GreaterResult:
     prompt: str                # the last prompt (Algorithm 1 returns p*; this is p)
     steps: int
     stopped: str
+    init_parts: dict           # p_init's objective in parts (ce, lam_fluency, error_rate)
+    best_parts: dict           # p*'s
     history: list[dict] = field(repr=False)  # the step records
     log_path: Path|None = None
 
@@ -217,10 +233,10 @@ def _state_path(log:Path) -> Path: return log.with_name(log.name + '.state.json'
 def _init_state(model, tok, task, cfg, layout) -> State:
     p = prompt_ids_of(tok, cfg.init_prompt)
     if len(p) <= cfg.frozen_prefix: raise ValueError(f"init_prompt has {len(p)} tokens; at least {cfg.frozen_prefix + 1} needed")
-    cur = score_prompts(model, tok, task, task.train[:cfg.n_train], [p], cfg.lam, cfg.fluency, cfg.ce_temperature,
+    cur = score_prompts(model, tok, task, train_examples(task, cfg), [p], cfg.lam, cfg.fluency, cfg.ce_temperature,
                         max_new_tokens=cfg.max_new_tokens, answer_tokens=cfg.answer_tokens, batch_size=cfg.batch_size, layout=layout)[0]
     obj = cur.objective(cfg.selection, cfg.lam)
-    return State(0, p, cfg.frozen_prefix, len(p), _score_dict(cur), p, obj, obj, p)
+    return State(0, p, cfg.frozen_prefix, len(p), _score_dict(cur), p, obj, obj, p, parts(cur, cfg.lam), parts(cur, cfg.lam))
 
 def _load_run(log:Path, cfg:GreaterConfig, task:Task) -> tuple[State, list[dict]]:
     sp = _state_path(log)
@@ -248,7 +264,7 @@ def optimize(
     "Run GReaTer (Algorithm 1) on `task`'s training split; returns the best prompt."
     task = load_task(task) if isinstance(task, str) else task
     cfg = cfg or GreaterConfig()
-    if len(task.train) < cfg.n_train: raise ValueError(f"task {task.name!r} has {len(task.train)} training examples; n_train={cfg.n_train}")
+    train_examples(task, cfg)  # fails now if n_train is too large
     layout = ChatLayout(tok)
     allowed = allowed_tokens(tok, model.get_input_embeddings().weight.shape[0], cfg.token_filter)
     log = Path(log_path) if log_path else None
@@ -257,7 +273,7 @@ def optimize(
         if log and log.exists(): raise ValueError(f"{log} exists: pass resume=True (--resume) to continue it, or choose another log path")
         state = _init_state(model, tok, task, cfg, layout)
         lines = [dict(type='config', task=task.name, model=model_name, config=asdict(cfg), init_prompt_ids=state.prompt,
-                      init_objective=state.init_objective)]
+                      init_objective=state.init_objective, init_parts=state.init_parts)]
     if log:
         log.parent.mkdir(parents=True, exist_ok=True)
         _atomic_write(log, ''.join(json.dumps(l) + '\n' for l in lines))
@@ -273,20 +289,24 @@ def optimize(
                 _atomic_write(_state_path(log), json.dumps(asdict(state)))
             bar.update(1)
             shown = rec['prompt'].replace('\n', '⏎')[:60]
-            bar.set_postfix_str(f"pos {rec['position']} loss {rec['objective']:.3f} best {state.best_objective:.3f} | {shown}")
+            bar.set_postfix_str(f"pos {rec['position']} CE {rec['ce']:.3f} + λ·flu {rec['lam_fluency']:.3f} best {state.best_objective:.3f} | {shown}")
             if callback: callback(rec, state)
     finally: bar.close()
     return GreaterResult(tok.decode(state.best_prompt), state.best_prompt, state.best_objective, cfg.init_prompt,
-                         state.init_objective, tok.decode(state.prompt), state.step, state.stopped, history, log)
+                         state.init_objective, tok.decode(state.prompt), state.step, state.stopped, state.init_parts,
+                         state.best_parts, history, log)
 
 # %% ../nbs/09_optimizer.ipynb #c4ad58dd
 def plot_run(history:list[dict], ax=None, title:str=''):
-    "Loss of the accepted prompt and best loss so far, per step, and stacked stage times."
+    "The accepted prompt's objective, its answer CE and λ·fluency parts, the best so far, per step; and stacked stage times."
     import matplotlib.pyplot as plt
     if ax is None: _, ax = plt.subplots(1, 2, figsize=(11, 3.2))
     steps = [r['step'] for r in history]
     ax[0].plot(steps, [r['objective'] for r in history], marker='o', label='accepted prompt')
     ax[0].plot(steps, [r['best_objective'] for r in history], drawstyle='steps-post', label='best so far')
+    if history and 'ce' in history[0]:
+        ax[0].plot(steps, [r['ce'] for r in history], ls='--', label='answer CE')
+        ax[0].plot(steps, [r['lam_fluency'] for r in history], ls=':', label='λ·fluency')
     ax[0].set_xlabel('step'); ax[0].set_ylabel('training objective'); ax[0].legend(); ax[0].set_title(title or 'loss')
     bottom = [0.] * len(history)
     for k in ('reasoning', 'proposal', 'gradient', 'candidates'):

@@ -13,7 +13,7 @@ from .data import Task, Example
 from .models import ChatLayout
 from .evaluate import rollout
 from .reason import build_row, collate, hidden_states
-from .loss import combine, greater_loss
+from .loss import fluency_term, greater_loss
 
 # %% auto #0
 __all__ = ['top_mu', 'Score', 'score_prompts', 'choose']
@@ -28,7 +28,9 @@ def top_mu(grad:torch.Tensor, cands:list[int], mu:int=3) -> list[int]:
 @dataclass
 class Score:
     prompt: list[int]           # the prompt's token ids
-    loss: float                 # mean over examples of CE + λ·fluency (eq. 6)
+    loss: float                 # mean over examples of CE + λ·fluency (eq. 6): `ce + λ * fluency`
+    ce: float                   # mean answer cross-entropy, the first term of eq. 6
+    fluency: float              # mean fluency term before λ (perplexity for 'exp', NLL for 'mean_nll')
     error_rate: float           # fraction of examples answered wrongly
     prompt_nll: float           # mean NLL of the prompt tokens given x
     reasoning: list[list[int]] = field(default_factory=list, repr=False)  # the reasoning the score used
@@ -75,9 +77,11 @@ def score_prompts(
             ce.append(parts.ce.float().cpu()); pn.append(parts.prompt_nll.float().cpu()); ok += parts.correct.tolist()
             rs += [reasonings[k] for k in idx]
     ce, pn, n = torch.cat(ce), torch.cat(pn), len(examples)
-    losses = combine(ce, pn, lam, fluency)
-    return [Score(p, losses[j*n:(j+1)*n].mean().item(), 1 - sum(ok[j*n:(j+1)*n]) / n, _mean(pn[j*n:(j+1)*n]), rs[j*n:(j+1)*n])
-            for j, p in enumerate(prompts)]
+    flu = fluency_term(pn, fluency)
+    def one(j, p):
+        c, f = ce[j*n:(j+1)*n].mean().item(), flu[j*n:(j+1)*n].mean().item()
+        return Score(p, c + lam * f, c, f, 1 - sum(ok[j*n:(j+1)*n]) / n, _mean(pn[j*n:(j+1)*n]), rs[j*n:(j+1)*n])
+    return [one(j, p) for j, p in enumerate(prompts)]
 
 # %% ../nbs/08_select.ipynb #8347fa5a
 def choose(scores:list[Score], selection:str='loss', lam:float=0.2, tie_break:str='first') -> int:
