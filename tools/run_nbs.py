@@ -11,7 +11,7 @@ from nbdev.clean import nbdev_clean
 
 def main(paths):
     root = Path(__file__).resolve().parents[1]
-    nbs = [Path(p) for p in paths] or sorted((root/'nbs').glob('*.ipynb'))
+    nbs = [Path(p) for p in paths] or sorted(p for p in (root/'nbs').rglob('*.ipynb') if '.ipynb_checkpoints' not in p.parts)
     skip = [] if torch.cuda.is_available() else ['gpu']
     failed = []
     for nb in nbs:
