@@ -10,7 +10,7 @@
 - a console error or an uncaught exception;
 - any request for a host other than 127.0.0.1 (aborted, so the check works without a network).
 """
-import functools, http.server, os, threading
+import functools, http.server, os, threading, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urldefrag, urljoin, urlparse
@@ -134,13 +134,21 @@ _WIDGET_TEXT = """() => Array.from(document.querySelectorAll('.widget-subarea'))
   const c = a.cloneNode(true); c.querySelectorAll('.widget-slider').forEach(s => s.remove()); return c.innerText;
 }).join('\\n')"""
 
+def _text_until(page, ok, timeout:float=5.0) -> str:
+    "The widgets' text (sliders aside) once `ok(text)` holds, or after `timeout` seconds."
+    t0 = time.time()
+    while True:
+        text = page.evaluate(_WIDGET_TEXT)
+        if ok(text) or time.time() - t0 > timeout: return text
+        page.wait_for_timeout(50)
+
 def slider_moves_panel(page) -> tuple[str, str, str]:
     """Move the first widget slider on `page` one step right with the keyboard, then back; return the text the
     widgets show (sliders aside) before, after the step, and after the step back."""
     handle = page.locator('.widget-slider .noUi-handle').first
     handle.wait_for(state='visible', timeout=10_000)
     before = page.evaluate(_WIDGET_TEXT)
-    handle.focus(); page.keyboard.press('ArrowRight'); page.wait_for_timeout(200)
-    after = page.evaluate(_WIDGET_TEXT)
-    page.keyboard.press('ArrowLeft'); page.wait_for_timeout(200)
-    return before, after, page.evaluate(_WIDGET_TEXT)
+    handle.focus(); page.keyboard.press('ArrowRight')
+    after = _text_until(page, lambda t: t != before)
+    page.keyboard.press('ArrowLeft')
+    return before, after, _text_until(page, lambda t: t == before)
