@@ -60,7 +60,9 @@ def fetch(name:str, version:str, integrity:str, folder:str, globs:list[str], des
 def main(dest:Path=DEST):
     want = {k: list(v[:2]) for k, v in PACKAGES.items()}
     stamp = dest/'VERSIONS.json'
-    if stamp.exists() and json.loads(stamp.read_text()) == want: return print(f'{dest.name}: up to date')
+    if stamp.exists() and json.loads(stamp.read_text()) == want:
+        stamp.touch()  # newer than this script again: make stops asking
+        return print(f'{dest.name}: up to date')
     if shutil.which('npm') is None: sys.exit('npm is needed to fetch the docs assets (Debian: apt-get install -y npm)')
     dest.mkdir(parents=True, exist_ok=True)
     for name, (version, integrity, folder, globs) in PACKAGES.items():
