@@ -161,6 +161,7 @@ def test_cached_reasoning_equals_recompute(arch, task, monkeypatch):
         inputs = [ChatLayout(tok).encode(ex.question, p)[0] for ex, p in zip(exs, ps)]
         dec = decode_reasoning(model, tok, inputs, N_NEW, impl=impl)
         assert isinstance(dec.step, HFStepper if impl == 'hf' else LeanStepper) and dec.reasoning == ro.reasoning
+        if impl == 'hf': assert not any(dec.step.cache.is_sliding)  # full cache layers: none drops columns by count
         cached = dec.step.cache.get_seq_length() if impl == 'hf' else dec.step.n
         assert cached == dec.mask.shape[1] == max(map(len, inputs)) + N_NEW - 1  # every fed column is in the cache
         ext = extract(model, tok, dec, extractor_ids(tok, task), [target_ids(tok, task, ex) for ex in exs])
