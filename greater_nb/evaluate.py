@@ -18,9 +18,10 @@ from .data import Task, Example, load_task
 from .models import ChatLayout
 
 # %% auto #0
-__all__ = ['EXTRACT_SEP', 'pad', 'pad_left', 'right_pad', 'positions', 'cache_kw', 'output_logits', 'HFStepper', 'LeanStepper',
-           'stepper', 'Decoded', 'eos_ids', 'decode_reasoning', 'Extracted', 'target_nll', 'extract', 'Rollout',
-           'extractor_ids', 'target_ids', 'rollout', 'EvalResult', 'prompt_ids_of', 'evaluate']
+__all__ = ['EXTRACT_SEP', 'pad', 'pad_left', 'right_pad', 'positions', 'cache_kw', 'output_logits', 'sliding_window',
+           'window_masks', 'HFStepper', 'LeanStepper', 'stepper', 'Decoded', 'eos_ids', 'decode_reasoning', 'Extracted',
+           'upcast', 'target_nll', 'extract', 'Rollout', 'extractor_ids', 'target_ids', 'rollout', 'EvalResult',
+           'prompt_ids_of', 'evaluate']
 
 # %% ../nbs/02_evaluate.ipynb #b90f9a8c
 def pad(seqs:list[list[int]], pad_id:int, device=None, left:bool=True) -> tuple[torch.Tensor, torch.Tensor]:
@@ -60,15 +61,36 @@ class _Stepper:
         "Logits of the last `keep` columns (see `hidden`)."
         return output_logits(self.model, self.hidden(ids, mask, pos, keep))
 
+def sliding_window(model) -> int|None:
+    "The attention window of a model with sliding-window layers (Mistral, Phi-3, Gemma-2, ...) whose masks `HFStepper` builds; else None."
+    c = model.config
+    w = getattr(c, 'sliding_window', None)
+    types = set(getattr(c, 'layer_types', None) or ['sliding_attention'])  # no `layer_types`: every layer slides
+    ok = types <= {'full_attention', 'sliding_attention'} and getattr(c, '_attn_implementation', None) in ('eager', 'sdpa')
+    return w if w and 'sliding_attention' in types and ok else None
+
+def window_masks(model, mask:torch.Tensor, pos:torch.Tensor, window:int):
+    "Additive 4-D attention masks for the new columns (at positions `pos`) whose sliding window counts real tokens, not cache columns."
+    S, T = mask.shape[1], pos.shape[1]
+    cols = torch.arange(S, device=mask.device)
+    full = mask[:, None, None, :].bool() & (cols <= cols[S - T:, None])  # [B, 1, T, S] causal over columns, padding hidden
+    near = (pos[:, None, :, None] - positions(mask)[:, None, None, :]) < window
+    dt = model.dtype
+    add = lambda m: torch.zeros(m.shape, dtype=dt, device=m.device).masked_fill_(~m, torch.finfo(dt).min)
+    if getattr(model.config, 'layer_types', None): return {'full_attention': add(full), 'sliding_attention': add(full & near)}
+    return add(full & near)
+
 class HFStepper(_Stepper):
     "Incremental forward passes through transformers' own model code and `DynamicCache`."
     def __init__(self, model, batch:int, max_len:int):
         self.model, self.cache = model, DynamicCache()
         self.kw = cache_kw(model, self.cache)
+        self.window = sliding_window(model)
     def hidden(self, ids:torch.Tensor, mask:torch.Tensor, pos:torch.Tensor, keep:int) -> torch.Tensor:
         "Feed `ids` `[B, T]` (at positions `pos`) given the attention `mask` over cache + new columns; final hidden states of the last `keep` columns."
         base = getattr(self.model, self.model.base_model_prefix)
-        return base(input_ids=ids, attention_mask=mask, position_ids=pos, **self.kw).last_hidden_state[:, -keep:]
+        am = mask if self.window is None else window_masks(self.model, mask, pos, self.window)
+        return base(input_ids=ids, attention_mask=am, position_ids=pos, **self.kw).last_hidden_state[:, -keep:]
     def crop(self, n:int):
         "Drop every cached column from `n` on."
         extra = self.cache.get_seq_length() - n
@@ -233,9 +255,13 @@ class Extracted:
     answer_ids: list[list[int]]  # the model's own answer tokens after the extractor
     answer_logits: torch.Tensor  # [batch, vocab] logits right after the extractor (predicting the answer's first token)
 
+def upcast(x:torch.Tensor) -> torch.Tensor:
+    "`x` in at least float32: bf16/fp16 logits are upcast for the log-softmax, float64 ones stay float64."
+    return x.to(torch.promote_types(x.dtype, torch.float32))
+
 def target_nll(logits:torch.Tensor, targets:torch.Tensor, tmask:torch.Tensor) -> torch.Tensor:
     "Mean negative log-likelihood per row of `targets` under `logits` (`[batch, T, vocab]`), ignoring masked tokens."
-    lp = torch.log_softmax(logits.float(), -1).gather(-1, targets[..., None]).squeeze(-1)
+    lp = torch.log_softmax(upcast(logits), -1).gather(-1, targets[..., None]).squeeze(-1)
     return -(lp * tmask).sum(-1) / tmask.sum(-1).clamp(min=1)
 
 @torch.no_grad()

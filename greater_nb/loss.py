@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 import torch
 
-from .evaluate import target_nll
+from .evaluate import target_nll, upcast
 from .reason import Batch, logits_at
 
 # %% auto #0
@@ -48,11 +48,11 @@ def greater_loss(
     ce_temperature:float=1.0, # divide the answer logits by this (authors' code: 0.2)
 ) -> LossParts:
     "Per-example GReaTer loss (eq. 6) of a batch, from the decoder's hidden states."
-    al = logits_at(model, hidden, batch.target_start, batch.target_ids.shape[1]).float()
+    al = upcast(logits_at(model, hidden, batch.target_start, batch.target_ids.shape[1]))
     ce = target_nll(al / ce_temperature, batch.target_ids, batch.target_mask)
     correct = ((al.argmax(-1) == batch.target_ids) | (batch.target_mask == 0)).all(-1)
     if batch.prompt_mask.any():
-        pl = logits_at(model, hidden, batch.prompt_start, batch.prompt_ids.shape[1]).float()
+        pl = upcast(logits_at(model, hidden, batch.prompt_start, batch.prompt_ids.shape[1]))
         pn = target_nll(pl, batch.prompt_ids, batch.prompt_mask)
         pn = torch.where(batch.prompt_mask.any(-1), pn, torch.full_like(pn, float('nan')))
     else: pn = torch.full_like(ce, float('nan'))

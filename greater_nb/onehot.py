@@ -13,9 +13,9 @@ __all__ = ['candidate_embeddings', 'one_hot', 'splice_embeddings']
 
 # %% ../nbs/04_onehot.ipynb #1c022d28
 def candidate_embeddings(model, cands:list[int]) -> torch.Tensor:
-    "Rows `E[candidates]` of the input embedding table, `[n_candidates, d]` (no gradient to the weights)."
-    W = model.get_input_embeddings().weight
-    return W[torch.tensor(cands, device=W.device)].detach()
+    "The input embeddings `E[candidates]`, `[n_candidates, d]`, as the embedding module computes them (no gradient to the weights)."
+    emb = model.get_input_embeddings()
+    with torch.no_grad(): return emb(torch.tensor(cands, device=emb.weight.device))
 
 def one_hot(cands:list[int], current:int, dtype=torch.float32, device=None) -> torch.Tensor:
     "The indicator ε over `cands`, 1 at `current`, with `requires_grad` set."
