@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['DATA_DIR', 'BBH_TASKS', 'PAPER_BBH_TASKS', 'TASKS', 'FORMATS', 'SPLITS', 'Example', 'canonical_answer',
+__all__ = ['DATA_DIR', 'BBH_TASKS', 'PAPER_BBH_TASKS', 'TOY_TASKS', 'TASKS', 'FORMATS', 'SPLITS', 'Example', 'canonical_answer',
            'option_letters', 'infer_format', 'make_extractor', 'parse_answer', 'score_answer', 'Task', 'load_task',
            'task_summary']
 
@@ -37,7 +37,9 @@ geometric_shapes hyperbaton logical_deduction_five_objects movie_recommendation 
 object_counting penguins_in_a_table reasoning_about_colored_objects ruin_names salient_translation_error_detection
 snarks sports_understanding temporal_sequences tracking_shuffled_objects_five_objects web_of_lies'''.split())
 
-TASKS = BBH_TASKS + ['gsm8k', 'folio']
+TOY_TASKS = ['word_problems']  # greater_nb's own task, generated (data_samples/toy/)
+
+TASKS = BBH_TASKS + ['gsm8k', 'folio'] + TOY_TASKS
 
 # %% ../nbs/00_data.ipynb #9eb711c5
 @dataclass
@@ -215,8 +217,8 @@ def load_task(name:str, # a name in `TASKS`
     if name not in TASKS: raise ValueError(f"unknown task {name!r}; valid tasks: {', '.join(TASKS)}")
     d = Path(data_dir) if data_dir is not None else DATA_DIR
     if name in _GREATER_FILES: train, dev, test = (_read_greater(d/name/f) for f in _GREATER_FILES[name])
-    else:
-        exs = _read_bbh(d/'bbh'/f'{name}.json')
+    else:  # BBH's file layout and splits; our own tasks use both
+        exs = _read_bbh(d/('toy' if name in TOY_TASKS else 'bbh')/f'{name}.json')
         train, dev, test = exs[:50], exs[50:150], exs[150:250]
     allx = train + dev + test
     fmt, choices = infer_format([e.answer for e in allx], [e.question for e in allx])
