@@ -1,0 +1,31 @@
+"""Run the ablation studies of `greater_nb.studies` (all of them, or those named), in the background on this machine.
+
+Usage: python tools/run_studies.py [STUDY ...] [--workers N] [--dask ADDRESS] [--root results]
+Each study runs its unfinished jobs (a killed sweep continues where it stopped) on a pool of N single-threaded worker
+processes, or on the Dask scheduler at ADDRESS. Studies run in the order given, so runs shared between studies
+(the 'paper' variant) are computed once and copied.
+"""
+import argparse, dataclasses, multiprocessing, sys, time
+from concurrent.futures import ProcessPoolExecutor
+from greater_nb.studies import STUDIES
+from greater_nb.sweep import run_sweep
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('studies', nargs='*', default=list(STUDIES), help=f'default: all ({", ".join(STUDIES)})')
+    ap.add_argument('--workers', type=int, default=2)
+    ap.add_argument('--dask', default=None, help='address of a Dask scheduler (default: a local process pool)')
+    ap.add_argument('--root', default='results')
+    a = ap.parse_args(argv)
+    unknown = [s for s in a.studies if s not in STUDIES]
+    if unknown: sys.exit(f'run_studies: unknown study {unknown[0]!r}; studies: {", ".join(STUDIES)}')
+    if a.dask:
+        from dask.distributed import Client
+        client = Client(a.dask); ex = client.get_executor()
+    else: ex = ProcessPoolExecutor(a.workers, mp_context=multiprocessing.get_context('spawn'))
+    for name in a.studies:
+        t = time.time()
+        table = run_sweep(dataclasses.replace(STUDIES[name], root=a.root), ex)
+        print(f'{name}: {len(table)} rows in {time.time() - t:.0f}s', flush=True)
+
+if __name__ == '__main__': main()
