@@ -124,13 +124,13 @@ class State:
     best_objective: float     # L_best
     init_objective: float     # loss of p_init
     sweep_start: list[int]    # prompt at the start of this sweep
-    init_parts: dict = field(default_factory=dict)  # p_init's objective in parts: ce, lam_fluency, error_rate
+    init_parts: dict = field(default_factory=dict)  # p_init's objective in parts: ce, lam_fluency, error_rate, prompt_nll
     best_parts: dict = field(default_factory=dict)  # the same for p*
     stopped: str = ''         # why the run stopped early ('' while running)
 
 def parts(s:Score, lam:float) -> dict:
-    "A score's objective in parts: answer CE and λ·fluency (they add up to the loss of eq. 6), and the error rate."
-    return dict(ce=s.ce, lam_fluency=lam * s.fluency, error_rate=s.error_rate)
+    "A score's objective in parts: answer CE and λ·fluency (they add up to the loss of eq. 6), the error rate and the prompt's mean NLL."
+    return dict(ce=s.ce, lam_fluency=lam * s.fluency, error_rate=s.error_rate, prompt_nll=s.prompt_nll)
 
 def _score_dict(s:Score) -> dict: return asdict(s)
 def _score(d:dict) -> Score: return Score(**d)

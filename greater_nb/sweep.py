@@ -21,7 +21,7 @@ from .optimizer import GreaterConfig, optimize, read_log, _state_path
 
 # %% auto #0
 __all__ = ['Study', 'Job', 'jobs', 'eval_key', 'held_out', 'reuse_run', 'run_job', 'run_sweep', 'results_table', 'row_table',
-           'paired']
+           'paired', 'summary', 'effects', 'histories', 'verdict', 'plot_study', 'sweep_time', 'plot_curves']
 
 # %% ../nbs/11_sweep.ipynb #0b28c469
 @dataclass
@@ -155,7 +155,7 @@ def reuse_run(job:Job) -> Path|None:
             return src
     return None
 
-# %% ../nbs/11_sweep.ipynb #f2341d9e
+# %% ../nbs/11_sweep.ipynb #4a7e57c1
 def run_job(job:Job) -> dict:
     "Run one job (optimize if needed, then the held-out evaluations); returns its result, which is also saved."
     if job.result_path.exists():
@@ -172,7 +172,7 @@ def run_job(job:Job) -> dict:
     if job.config is None: arms = {'prompt': job.prompt}
     else:
         cfg, src = GreaterConfig(**job.config), reuse_run(job)
-        if src: res['reused_from'] = str(src)
+        if src: res['reused_from'] = str(src.relative_to(job.root))
         r = optimize(model, tok, job.task, cfg, job.log_path, resume=job.log_path.exists(), progress=False, model_name=res['model'])
         _, hist = read_log(job.log_path)
         res.update(init_prompt=r.init_prompt, best_prompt=r.best_prompt, best_ids=r.best_ids, final_prompt=r.prompt,
@@ -262,3 +262,94 @@ def paired(rows:'pd.DataFrame', task:str, split:str, a:tuple[str, str], b:tuple[
     if not seeds: raise ValueError(f'arms {a} and {b} share no seed')
     if list(A.columns) != list(B.columns): raise ValueError(f'arms {a} and {b} were evaluated on different rows')
     return paired_bootstrap(A.loc[seeds].to_numpy(), B.loc[seeds].to_numpy(), metric, **kw)
+
+# %% ../nbs/11_sweep.ipynb #03f6485d
+def summary(table:'pd.DataFrame', split:str='test') -> 'pd.DataFrame':
+    "Per task, variant and arm: held-out accuracy and CE as 'mean ± sd (n)' over seeds, and the training objective."
+    import pandas as pd
+    from greater_nb.measure import mean_spread
+    t = table[table.split == split]
+    if t.empty: raise ValueError(f'no {split!r} evaluations in this table')
+    return pd.DataFrame([dict(task=k[0], variant=k[1], arm=k[2], accuracy=mean_spread(x.accuracy, pct=True), CE=mean_spread(x.ce),
+                              seeds=len(x)) for k, x in t.groupby(['task', 'variant', 'arm'], sort=False)])
+
+def effects(rows:'pd.DataFrame', task:str, split:str='test', metric:str='accuracy',
+            reference:tuple[str, str]|None=None, variants:list[str]|None=None, **kw) -> dict:
+    "Paired comparisons `{variant: Paired}` of each variant's optimized prompt against `reference` (default: its own initial prompt)."
+    sub = rows[(rows.task == task) & (rows.split == split)]
+    vs = variants or [v for v in dict.fromkeys(sub.variant) if (sub[sub.variant == v].arm == 'best').any()]
+    return {v: paired(rows, task, split, reference or (v, 'init'), (v, 'best'), metric, **kw) for v in vs}
+
+def histories(study:str, root:str|Path='results') -> 'pd.DataFrame':
+    "One row per optimization step of every run of a study: objective, its parts, prompt NLL, best so far, candidates, seconds."
+    import pandas as pd
+    out, d = [], Path(root)/study
+    for r in _results(study, root):
+        if not r.get('log'): continue
+        head, recs = read_log(d/r['log'])
+        ip = head.get('init_parts') or {}
+        out.append(dict(task=r['task'], variant=r['variant'], seed=r['seed'], step=0, objective=head['init_objective'],
+                        ce=ip.get('ce'), lam_fluency=ip.get('lam_fluency'), prompt_nll=ip.get('prompt_nll'),
+                        best_objective=head['init_objective'], n_candidates=None, prompt_tokens=len(head['init_prompt_ids']), seconds=0.))
+        out += [dict(task=r['task'], variant=r['variant'], seed=r['seed'], step=x['step'], objective=x['objective'], ce=x.get('ce'),
+                     lam_fluency=x.get('lam_fluency'), prompt_nll=x.get('prompt_nll'), best_objective=x['best_objective'],
+                     n_candidates=len(x['candidates']), prompt_tokens=len(x['prompt_ids']), seconds=x['times']['total']) for x in recs]
+    return pd.DataFrame(out)
+
+# %% ../nbs/11_sweep.ipynb #e8ebe7b7
+def verdict(p, what:str='the change') -> str:
+    "One sentence on a `Paired` comparison: the numbers, and whether rows and seeds support an effect."
+    agree = len(p.per_seed) > 0 and (all(x > 0 for x in p.per_seed) or all(x < 0 for x in p.per_seed))
+    word = 'supported by rows and seeds' if p.excludes_zero and agree else \
+           'not distinguishable from noise' if not p.excludes_zero else 'inconsistent across seeds'
+    return f"{what}: {p} — {word}."
+
+def plot_study(table:'pd.DataFrame', rows:'pd.DataFrame', task:str, split:str='test', reference:tuple[str, str]|None=None, title:str=''):
+    "Accuracy per variant (initial vs optimized prompt, a dot per seed) and paired effects on accuracy and CE."
+    import matplotlib.pyplot as plt
+    from greater_nb.measure import plot_paired
+    t = table[(table.task == task) & (table.split == split)]
+    variants = list(dict.fromkeys(t.variant))
+    fig, ax = plt.subplots(1, 3, figsize=(14, 0.55 * len(variants) + 1.6), gridspec_kw=dict(width_ratios=[1.1, 1, 1]))
+    for y, v in enumerate(variants):
+        for arm, style in (('init', dict(mfc='none', color='C1')), ('best', dict(color='C0')), ('prompt', dict(color='C2', marker='s'))):
+            x = t[(t.variant == v) & (t.arm == arm)].accuracy * 100
+            if len(x): ax[0].plot(x, [y + {'init': -.12, 'best': .12, 'prompt': 0}[arm]] * len(x), 'o', ms=6, alpha=.8, **style)
+    ax[0].set_yticks(range(len(variants)), variants); ax[0].invert_yaxis(); ax[0].set_xlabel(f'{split} accuracy (%)')
+    ax[0].plot([], [], 'o', mfc='none', color='C1', label='initial prompt'); ax[0].plot([], [], 'o', color='C0', label='optimized')
+    if (t.arm == 'prompt').any(): ax[0].plot([], [], 's', color='C2', label='fixed prompt')
+    ax[0].legend(fontsize=8, loc='best')
+    opt = [v for v in variants if (t[t.variant == v].arm == 'best').any()]
+    if opt:
+        ref = f'{reference[0]} ({reference[1]})' if reference else 'its initial prompt'
+        plot_paired(effects(rows, task, split, 'accuracy', reference, opt), ax[1], xlabel=f'Δ accuracy vs {ref} (points)')
+        plot_paired(effects(rows, task, split, 'CE', reference, opt), ax[2], xlabel=f'Δ answer CE vs {ref} (nats)')
+        for a in ax[1:]: a.set_yticklabels([])
+    fig.suptitle(title or f'{task}, {split} rows'); fig.tight_layout()
+    return fig
+
+# %% ../nbs/11_sweep.ipynb #91dfbb4b
+def sweep_time(study:str, root:str|Path='results') -> dict:
+    "Wall time of a study's sweeps (those that ran jobs) and the job-seconds its runs cost."
+    d = Path(root)/study
+    sw = [json.loads(l) for l in (d/'sweeps.jsonl').read_text().splitlines() if l.strip()] if (d/'sweeps.jsonl').exists() else []
+    res = _results(study, root)
+    evals = {f for r in res for a in r['evals'].values() for f in a.values()}   # an evaluation shared by runs counts once
+    secs = sum(r.get('optimize_seconds') or 0 for r in res) + sum(json.loads((d/f).read_text())['seconds'] for f in evals)
+    return dict(wall_hours=sum(x['wall_seconds'] for x in sw if x['jobs_run']) / 3600, sweeps=sum(1 for x in sw if x['jobs_run']),
+                job_hours=secs / 3600, runs=len(res))
+
+# %% ../nbs/11_sweep.ipynb #a4f36a63
+def plot_curves(hist:'pd.DataFrame', tasks:list[str]|None=None, parts:tuple=('ce', 'lam_fluency'), title:str=''):
+    "Mean over seeds of the accepted prompt's objective parts per step, one panel per task, one colour per variant."
+    import matplotlib.pyplot as plt
+    tasks = tasks or list(dict.fromkeys(hist.task))
+    fig, ax = plt.subplots(1, len(tasks), figsize=(6.5 * len(tasks), 3.4), squeeze=False)
+    names = dict(ce='answer CE', lam_fluency='λ·fluency', objective='objective', best_objective='best so far')
+    for a, task in zip(ax[0], tasks):
+        for j, (v, g) in enumerate(hist[hist.task == task].groupby('variant', sort=False)):
+            m = g.groupby('step')[list(parts)].mean()
+            for k, ls in zip(parts, ('-', ':', '--', '-.')): a.plot(m.index, m[k], color=f'C{j}', ls=ls, label=f'{v}: {names.get(k, k)}')
+        a.set_title(f'{task}{": " + title if title else ""}'); a.set_xlabel('step'); a.set_ylabel('nats'); a.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
