@@ -7,7 +7,9 @@ Docs: https://greater-nb.github.io/greater_nb/optimizer.html.md"""
 # %% ../nbs/09_optimizer.ipynb #d2d91c56
 from __future__ import annotations
 import json, os, random, time
-import contextlib, fcntl, glob, signal, sys, tempfile, threading
+import contextlib, glob, signal, sys, tempfile, threading
+try: import fcntl
+except ImportError: fcntl = None  # Windows: run_lock uses msvcrt
 from dataclasses import fields, MISSING
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
@@ -160,7 +162,7 @@ def _parse_log(path:Path) -> tuple[list[dict], list[int], tuple[int, int]|None]:
     lines, nos, torn = [], [], None
     for n, raw in enumerate(rows, 1):
         if not raw.strip(): continue
-        try: lines.append(json.loads(raw)); nos.append(n)
+        try: lines.append(json.loads(raw.decode('utf-8'))); nos.append(n)
         except ValueError as e:  # not JSON, or not UTF-8
             if n == len(rows): torn = (n, len(raw)); break  # no newline after it: its write was cut short
             why = f'{e.msg} at column {e.colno}' if isinstance(e, json.JSONDecodeError) else 'not UTF-8'
@@ -300,6 +302,17 @@ def _no_interrupt():
 
 _LOCKS = {}  # lock file -> [fd, depth]: the run locks this process holds
 
+def _try_lock(fd:int) -> bool:
+    "Take an exclusive advisory lock on open file `fd` without waiting; False if another process holds it."
+    if fcntl:
+        try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError: return False
+        return True
+    import msvcrt
+    try: msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+    except OSError: return False
+    return True
+
 @contextlib.contextmanager
 def run_lock(log:str|Path):
     "Hold the advisory lock `<log>.lock` for the block: one writer per run log. Re-entrant within a process; another process is refused at once (a one-line `RuntimeError`)."
@@ -316,9 +329,9 @@ def run_lock(log:str|Path):
         lp.parent.mkdir(parents=True, exist_ok=True)
         while True:
             fd = os.open(lp, os.O_RDWR | os.O_CREAT, 0o644)
-            try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                pid = os.read(fd, 16).decode(errors='replace').strip()
+            if not _try_lock(fd):
+                try: pid = os.read(fd, 16).decode(errors='replace').strip()
+                except OSError: pid = ''
                 os.close(fd)
                 raise RuntimeError(f"{log} is in use: another process{f' (pid {pid})' if pid.isdigit() else ''} holds its lock "
                                    f"{lp}; let it finish, or choose another log path") from None

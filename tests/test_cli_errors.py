@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.skipif(sys.platform == 'win32', reason='forks, POSIX signals and file modes')
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 # one thread per process: on a shared 2-core machine, torch's default two spinning threads make each step several times slower
@@ -261,7 +262,7 @@ CASES = [
     Case('resume-log-empty', R, 'run.jsonl is empty: not a run log', setup_lines('')),
     Case('resume-log-starts-with-a-step', R, 'run.jsonl line 1 is a step record: a run log starts with its config line', setup_step_first),
     Case('resume-log-garbage-line', R, 'run.jsonl line 2: not valid JSON', setup_garbage_line),
-    Case('resume-log-garbage-file', R, 'run.jsonl line 1: not valid JSON', setup_lines('\x00\x01garbage\nmore garbage\n')),
+    Case('resume-log-garbage-file', R, 'run.jsonl line 1: not valid JSON (Expecting value at column 1)', setup_lines('\x00\x01garbage\nmore garbage\n')),
     Case('resume-log-steps-out-of-order', R, 'run.jsonl line 3: step 3 where step 2 was due', setup_out_of_order),
     Case('resume-log-unknown-config-field', R, 'config fields this version does not know (foo)', setup_unknown_field),
     Case('resume-state-not-a-state', R, 'run.jsonl.state.json is not an optimizer state (missing step, prompt', setup_state('{"foo": 1}')),
