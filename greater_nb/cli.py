@@ -6,16 +6,17 @@ Docs: https://greater-nb.github.io/greater_nb/appendix/a1_cli.html.md"""
 
 # %% ../nbs/appendix/a1_cli.ipynb #61d4e2c0
 from __future__ import annotations
-import argparse, dataclasses, json, sys, time
+import argparse, dataclasses, json, shlex, sys, time
 from pathlib import Path
 
 from .data import SPLITS, load_task
-from .models import load_model
-from .evaluate import evaluate, EvalResult
-from .optimizer import GreaterConfig, reference_code, optimize, read_log, ZS_COT
+from .models import load_model, check_device, check_model_source, resolve_dtype
+from .evaluate import evaluate, EvalResult, check_eval_args, check_int
+from .optimizer import (GreaterConfig, reference_code, optimize, ZS_COT, train_examples, resume_config, open_run,
+                                  run_lock, check_log_path, check_writable, atomic_write, _state_path)
 
 # %% auto #0
-__all__ = ['parser', 'cmd_eval', 'cmd_optimize', 'run', 'main']
+__all__ = ['parser', 'cmd_eval', 'resume_command', 'cmd_optimize', 'run', 'main']
 
 # %% ../nbs/appendix/a1_cli.ipynb #197e3b7d
 def _model_args(p:argparse.ArgumentParser):
@@ -37,9 +38,13 @@ def _config_args(p:argparse.ArgumentParser):
             typ = {'int': int, 'float': float, 'str': str}.get(f.type if isinstance(f.type, str) else f.type.__name__, str)
             p.add_argument(name, dest=f.name, type=typ, default=None, help=_FLAG_HELP.get(f.name, f'default: {f.default!r}'))
 
+class _Parser(argparse.ArgumentParser):
+    "Argument errors in one line (no usage block), exit status 2."
+    def error(self, message): self.exit(2, f'{self.prog}: error: {message} (see {self.prog} --help)\n')
+
 def parser() -> argparse.ArgumentParser:
     "The `greater-nb` argument parser."
-    ap = argparse.ArgumentParser(prog='greater-nb', description='GReaTer prompt optimization (arXiv 2412.09722), literate edition.')
+    ap = _Parser(prog='greater-nb', description='GReaTer prompt optimization (arXiv 2412.09722), literate edition.')
     sub = ap.add_subparsers(dest='cmd', required=True)
     e = sub.add_parser('eval', help='accuracy of a prompt on a task split')
     e.add_argument('--task', required=True, help='task name (see greater_nb.data.TASKS)')
@@ -74,28 +79,68 @@ def _show(r:EvalResult, label:str) -> str:
     c = sum(x['correct'] for x in r.records)
     return f"{label:8s} accuracy {r.accuracy:6.1%} ({c}/{r.n})  gold-answer CE {r.loss:.3f}  [{r.seconds:.0f}s]  {r.prompt!r}"
 
+def _check_model(a):
+    "The model flags, checked before anything loads or downloads: the device, the dtype on it, where the model comes from."
+    resolve_dtype(a.dtype, check_device(a.device))
+    check_model_source(a.model)
+
 def cmd_eval(a) -> dict:
     task = load_task(a.task)
+    task.split(a.split)  # everything that can be checked without the model, first
+    check_eval_args(a.n, a.batch_size, a.max_new_tokens)
+    if a.json: check_writable(a.json, '--json')
+    _check_model(a)
     model, tok = _load(a)
     r = evaluate(model, tok, task, a.prompt, a.split, a.n, a.batch_size, a.max_new_tokens)
     print(f'{task.name} / {a.split}:')
     print(_show(r, 'prompt'))
-    if a.json: a.json.write_text(json.dumps(dict(accuracy=r.accuracy, loss=r.loss, records=r.records), indent=1))
+    if a.json:
+        a.json.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(a.json, json.dumps(dict(accuracy=r.accuracy, loss=r.loss, records=r.records), indent=1))
     return dict(accuracy=r.accuracy, loss=r.loss, n=r.n)
+
+_RESUME_FLAGS = ('model', 'device', 'dtype', 'device_map', 'eval_split', 'eval_n', 'no_eval')  # not in the run log
+
+def resume_command(a, log:Path) -> str:
+    "The shell command that continues this run: task, log, `--resume`, and the model and evaluation flags given (the configuration is in the log)."
+    dflt = parser().parse_args(['optimize', '--task', a.task])
+    cmd = ['greater-nb', 'optimize', '--task', a.task, '--log', str(log), '--resume']
+    for k in _RESUME_FLAGS:
+        v = getattr(a, k)
+        if v != getattr(dflt, k): cmd += ['--' + k.replace('_', '-')] + ([] if isinstance(v, bool) else [str(v)])
+    return shlex.join(cmd)
+
+def _interrupted(a, log:Path, steps:int, during:str='') -> KeyboardInterrupt:
+    "What to say after Ctrl-C: the step the saved state reached and the command that resumes."
+    try: step = json.loads(_state_path(log).read_text())['step']
+    except (OSError, ValueError, KeyError, TypeError):
+        return KeyboardInterrupt('interrupted before the first step was saved: nothing to resume (run the command again)')
+    return KeyboardInterrupt(f'interrupted at step {step} of {steps}{during}; resume with: {resume_command(a, log)}')
 
 def cmd_optimize(a) -> dict:
     task = load_task(a.task)
     over = {f.name: getattr(a, f.name) for f in dataclasses.fields(GreaterConfig) if getattr(a, f.name) is not None}
     if a.resume:  # the run's own config, with only the flags given now changed (e.g. --steps to extend it)
         if a.log is None: raise ValueError('--resume needs --log (the run to continue)')
-        if not a.log.exists(): raise ValueError(f'cannot resume: {a.log} does not exist')
-        cfg = GreaterConfig(**{**read_log(a.log)[0]['config'], **over})
+        cfg = resume_config(a.log, **over)
     else: cfg = reference_code(**over) if a.preset == 'reference_code' else GreaterConfig(**over)
     log = a.log or Path('runs')/f"{task.name}-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
-    if not a.no_eval: task.split(a.eval_split)  # fail now, not after the run
-    model, tok = _load(a)
-    print(f'optimizing on {cfg.n_train} {task.name} training examples for {cfg.steps} steps; log: {log}', flush=True)
-    res = optimize(model, tok, task, cfg, log, resume=a.resume, model_name=a.model or 'embedded')
+    train_examples(task, cfg)  # every check that needs no model, before it loads: training rows, held-out rows, model flags, log
+    if not a.no_eval: task.split(a.eval_split); check_int('eval_n', a.eval_n, 1, none_ok=True)
+    _check_model(a)
+    check_log_path(log, a.resume)
+    name = a.model or 'embedded'
+    with run_lock(log):  # held to the end: a second process on this log is refused
+        open_run(log, cfg, task, a.resume, name)  # the log and state file read back (and repaired) before the model loads
+        try:
+            model, tok = _load(a)
+            print(f'optimizing on {cfg.n_train} {task.name} training examples for {cfg.steps} steps; log: {log}', flush=True)
+            res = optimize(model, tok, task, cfg, log, resume=a.resume, model_name=name)
+        except KeyboardInterrupt: raise _interrupted(a, log, cfg.steps) from None
+        return _report(a, task, cfg, log, model, tok, res)
+
+def _report(a, task, cfg, log, model, tok, res) -> dict:
+    "Print the run's result, then the held-out accuracy of the initial and the best prompt."
     obj = lambda o, p: f"training objective {o:.3f}: answer CE {p['ce']:.3f}, λ·fluency {p['lam_fluency']:.3f}, error rate {p['error_rate']:.2f}"
     print(f'\ninitial prompt: {res.init_prompt!r}  ({obj(res.init_objective, res.init_parts)})')
     print(f'best prompt:    {res.best_prompt!r}  ({obj(res.best_objective, res.best_parts)})')
@@ -104,22 +149,30 @@ def cmd_optimize(a) -> dict:
     if not a.no_eval:
         print(f'\nheld-out evaluation on {task.name}/{a.eval_split} (rows the optimizer never saw):', flush=True)
         kw = dict(split=a.eval_split, n=a.eval_n, batch_size=cfg.batch_size, max_new_tokens=cfg.max_new_tokens, answer_tokens=cfg.answer_tokens)
-        before = evaluate(model, tok, task, cfg.init_prompt, **kw)
-        print(_show(before, 'initial'), flush=True)
-        after = evaluate(model, tok, task, res.best_ids, **kw)
+        try:
+            before = evaluate(model, tok, task, cfg.init_prompt, **kw)
+            print(_show(before, 'initial'), flush=True)
+            after = evaluate(model, tok, task, res.best_ids, **kw)
+        except KeyboardInterrupt: raise _interrupted(a, log, cfg.steps, ' (the run is complete; the held-out evaluation was cut short)') from None
         print(_show(after, 'best'))
         out.update(accuracy_before=before.accuracy, accuracy_after=after.accuracy)
     return out
 
+def _exit(code:int, msg:str):
+    print('greater-nb: ' + ' '.join(msg.split()), file=sys.stderr, flush=True)  # one line, whatever the message holds
+    raise SystemExit(code)
+
 def run(argv:list[str]|None=None) -> dict:
-    "Run a `greater-nb` command; returns its results. Bad input exits with status 2 and one line on stderr."
+    "Run a `greater-nb` command; returns its results. Bad input exits with status 2 and one line on stderr; Ctrl-C with status 130 and one line (for `optimize`, the step reached and the command that resumes)."
     a = parser().parse_args(argv)
     try: return cmd_eval(a) if a.cmd == 'eval' else cmd_optimize(a)
-    except (ValueError, RuntimeError) as e:
-        print(f'greater-nb: error: {e}', file=sys.stderr)
-        raise SystemExit(2)
+    except (ValueError, RuntimeError) as e: _exit(2, f'error: {e}')
+    except KeyboardInterrupt as e: _exit(130, str(e) or 'interrupted; nothing was written')
 
 def main() -> int:
-    "Entry point of the `greater-nb` console script."
+    "Entry point of the `greater-nb` console script and of `python -m greater_nb.cli`."
     run()
     return 0
+
+# %% ../nbs/appendix/a1_cli.ipynb #0897f28f
+if __name__ == '__main__': sys.exit(main())

@@ -20,8 +20,8 @@ from .models import ChatLayout
 # %% auto #0
 __all__ = ['EXTRACT_SEP', 'pad', 'pad_left', 'right_pad', 'positions', 'cache_kw', 'output_logits', 'sliding_window',
            'window_masks', 'HFStepper', 'LeanStepper', 'stepper', 'Decoded', 'eos_ids', 'decode_reasoning', 'Extracted',
-           'upcast', 'target_nll', 'extract', 'Rollout', 'extractor_ids', 'target_ids', 'rollout', 'EvalResult',
-           'prompt_ids_of', 'evaluate']
+           'upcast', 'target_nll', 'extract', 'Rollout', 'extractor_ids', 'target_ids', 'rollout', 'check_int',
+           'check_number', 'check_eval_args', 'EvalResult', 'prompt_ids_of', 'evaluate']
 
 # %% ../nbs/02_evaluate.ipynb #b90f9a8c
 def pad(seqs:list[list[int]], pad_id:int, device=None, left:bool=True) -> tuple[torch.Tensor, torch.Tensor]:
@@ -354,6 +354,30 @@ def rollout(
     ext = extract(model, tok, dec, e_ids, t_ids, answer_tokens, ce_temperature)
     return Rollout(dec.reasoning, ext.answer_ids, ext.gold_nll.float().cpu(), prompt_nll)
 
+# %% ../nbs/02_evaluate.ipynb #1235454e
+import math, numbers
+
+def check_int(name:str, v, lo:int|None=None, none_ok:bool=False):
+    "Raise a one-line `ValueError` unless `v` is an integer (not a bool) of at least `lo`, or None when `none_ok`."
+    if v is None and none_ok: return
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral): raise ValueError(f"{name} must be an integer, got {v!r}")
+    if lo is not None and v < lo: raise ValueError(f"{name} must be at least {lo}, got {v}")
+
+def check_number(name:str, v, lo:float|None=None, above:bool=False):
+    "Raise a one-line `ValueError` unless `v` is a finite real number of at least `lo` (greater than `lo` when `above`)."
+    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
+        raise ValueError(f"{name} must be a finite number, got {v!r}")
+    if lo is not None and (v <= lo if above else v < lo):
+        raise ValueError(f"{name} must be {'greater than' if above else 'at least'} {lo}, got {v}")
+
+def check_eval_args(n:int|None=None, batch_size:int=8, max_new_tokens:int=256, answer_tokens:int=8, temperature:float=0.):
+    "What `evaluate` checks of its numeric arguments (no model needed)."
+    check_int('n', n, 1, none_ok=True)
+    check_int('batch_size', batch_size, 1)
+    check_int('max_new_tokens', max_new_tokens, 0)
+    check_int('answer_tokens', answer_tokens, 1)
+    check_number('temperature', temperature, 0)
+
 # %% ../nbs/02_evaluate.ipynb #ef34f932
 @dataclass
 class EvalResult:
@@ -374,8 +398,14 @@ class EvalResult:
                 f'gold CE {self.loss:.3f}, {self.seconds:.0f}s, {self.new_tokens} reasoning tokens)')
 
 def prompt_ids_of(tok, prompt:str|list[int]) -> list[int]:
-    "Token ids of a prompt given as text or ids."
-    return list(prompt) if not isinstance(prompt, str) else tok(prompt, add_special_tokens=False)['input_ids']
+    "Token ids of a prompt given as text or as token ids. Text is plain text: a special token written in it is split into ordinary tokens."
+    if isinstance(prompt, str): return tok(prompt, add_special_tokens=False, split_special_tokens=True)['input_ids']
+    ids = prompt.tolist() if hasattr(prompt, 'tolist') else prompt
+    if not isinstance(ids, (list, tuple)): raise ValueError(f"prompt must be text or a list of token ids, got {prompt!r}")
+    for t in ids:
+        if isinstance(t, bool) or not isinstance(t, numbers.Integral) or not 0 <= t < len(tok):
+            raise ValueError(f"prompt token {t!r} is not a token id of this tokenizer (0 to {len(tok) - 1})")
+    return [int(t) for t in ids]
 
 def evaluate(
     model, tok,
@@ -391,6 +421,7 @@ def evaluate(
     progress:bool=True, # show a progress bar
 ) -> EvalResult:
     "Reason, extract and score every example of a split under `prompt`."
+    check_eval_args(n, batch_size, max_new_tokens, answer_tokens, temperature)
     task = load_task(task) if isinstance(task, str) else task
     exs = task.split(split)[:n]
     p = prompt_ids_of(tok, prompt)

@@ -14,8 +14,8 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 # %% auto #0
-__all__ = ['EMBEDDED_GGUF', 'default_device', 'cpu_has_bf16', 'resolve_dtype', 'embedded_gguf', 'cache_dir', 'convert_gguf',
-           'load_model', 'ChatLayout']
+__all__ = ['EMBEDDED_GGUF', 'default_device', 'check_device', 'cpu_has_bf16', 'resolve_dtype', 'embedded_gguf', 'cache_dir',
+           'convert_gguf', 'hub_reachable', 'check_model_source', 'load_model', 'ChatLayout']
 
 # %% ../nbs/01_models.ipynb #9da4d35a
 def default_device() -> str:
@@ -24,6 +24,26 @@ def default_device() -> str:
     mps = getattr(torch.backends, 'mps', None)
     if mps is not None and mps.is_available(): return 'mps'
     return 'cpu'
+
+# %% ../nbs/01_models.ipynb #400aa515
+def check_device(device:str='auto') -> str:
+    "`device` as a torch device string ('auto' resolved), or a one-line `ValueError` when this machine does not have it."
+    if device == 'auto': return default_device()
+    try: d = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(f"unknown device {device!r}; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'") from None
+    if d.type == 'cuda':
+        if not torch.cuda.is_available():
+            why = f'torch {torch.__version__} is built without CUDA' if torch.version.cuda is None else 'no CUDA GPU is visible'
+            raise ValueError(f"device {device!r} is not available: {why}; use 'cpu' or 'auto'")
+        n = torch.cuda.device_count()
+        if d.index is not None and d.index >= n:
+            raise ValueError(f"device {device!r} does not exist: this machine has {n} CUDA device(s), cuda:0 to cuda:{n - 1}")
+    elif d.type != 'cpu':
+        backend = getattr(torch.backends, 'mps', None) if d.type == 'mps' else getattr(torch, d.type, None)
+        if not (hasattr(backend, 'is_available') and backend.is_available()):
+            raise ValueError(f"device {device!r} is not available on this machine; use 'cpu' or 'auto'")
+    return str(device)
 
 # %% ../nbs/01_models.ipynb #0279a91e
 def cpu_has_bf16() -> bool:
@@ -107,18 +127,47 @@ def convert_gguf(
     finally: shutil.rmtree(tmp, ignore_errors=True)
     return dest
 
-# %% ../nbs/01_models.ipynb #ceacdb83
-def _check_local_or_hub(name:str):
-    "Raise a one-line error for a path that looks local but does not exist."
-    p = Path(name).expanduser()
-    looks_local = name.startswith(('.', '/', '~')) or name.endswith('.gguf')  # a Hub id looks like 'org/name'
-    if looks_local and not p.exists(): raise ValueError(f"model path {name!r} does not exist")
+# %% ../nbs/01_models.ipynb #262c1b52
+def _offline_var() -> str|None:
+    "The environment variable that puts the Hugging Face Hub offline, if one is set."
+    on = ('1', 'ON', 'YES', 'TRUE')
+    return next((v for v in ('HF_HUB_OFFLINE', 'TRANSFORMERS_OFFLINE') if os.environ.get(v, '').strip().upper() in on), None)
 
+def hub_reachable(timeout:float=3.) -> bool:
+    "Can a TCP connection to the Hub's host be opened within `timeout` seconds (name lookup included)? True behind a proxy."
+    import socket, threading
+    from urllib.parse import urlparse
+    from huggingface_hub import constants
+    if any(os.environ.get(v) for v in ('HTTPS_PROXY', 'https_proxy', 'ALL_PROXY', 'all_proxy')): return True
+    u, ok = urlparse(constants.ENDPOINT), []
+    def probe():
+        try: socket.create_connection((u.hostname, u.port or (443 if u.scheme == 'https' else 80)), timeout=timeout).close(); ok.append(1)
+        except OSError: pass
+    t = threading.Thread(target=probe, daemon=True); t.start(); t.join(timeout)
+    return bool(ok)
+
+def check_model_source(name_or_path:str|None) -> None:
+    "Raise a one-line `ValueError` unless the model can be loaded from here: an existing local path, or a Hub id that is cached or downloadable now."
+    if name_or_path is None: embedded_gguf(); return
+    name = str(name_or_path)
+    if Path(name).expanduser().exists(): return  # a local folder or file
+    if name.startswith(('.', '/', '~')) or name.endswith('.gguf') or name.count('/') > 1:
+        raise ValueError(f"model path {name!r} does not exist")
+    from huggingface_hub import constants, try_to_load_from_cache
+    from huggingface_hub.utils import validate_repo_id
+    try: validate_repo_id(name)
+    except ValueError: raise ValueError(f"model {name!r} is neither a local path nor a valid Hub id") from None
+    if isinstance(try_to_load_from_cache(name, 'config.json'), str): return  # downloaded before
+    where = f"model {name!r} is not a local path ({Path(name).absolute()} does not exist) nor in the Hugging Face cache"
+    if var := _offline_var(): raise ValueError(f"{where}, and {var} is set: it cannot be downloaded")
+    if not hub_reachable(): raise ValueError(f"{where}, and the Hub ({constants.ENDPOINT}) cannot be reached: no network")
+
+# %% ../nbs/01_models.ipynb #ceacdb83
 def _resolve_source(name_or_path:str|None):
     "(folder, gguf_file) to give `from_pretrained`."
     if name_or_path is None: return convert_gguf(embedded_gguf()), None
     name = str(name_or_path)
-    _check_local_or_hub(name)
+    check_model_source(name)
     p = Path(name).expanduser()
     if p.suffix == '.gguf': return convert_gguf(p), None
     return (p if p.exists() else name), None
@@ -130,7 +179,7 @@ def load_model(
     device_map:str|dict|None=None, # e.g. 'auto' to shard a large model over several GPUs (then `device` is ignored)
 ):
     "Load a causal LM and its tokenizer, ready for batched generation and input gradients. Returns `(model, tokenizer)`."
-    device = default_device() if device == 'auto' else device
+    device = check_device(device)
     dt = resolve_dtype(dtype, device)
     src, _ = _resolve_source(name_or_path)
     try:

@@ -7,6 +7,10 @@ Docs: https://greater-nb.github.io/greater_nb/optimizer.html.md"""
 # %% ../nbs/09_optimizer.ipynb #d2d91c56
 from __future__ import annotations
 import json, os, random, time
+import contextlib, glob, signal, sys, tempfile, threading
+try: import fcntl
+except ImportError: fcntl = None  # Windows: run_lock uses msvcrt
+from dataclasses import fields, MISSING
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 
@@ -15,14 +19,15 @@ from tqdm.auto import tqdm
 
 from .data import Task, Example, load_task
 from .models import ChatLayout
-from .evaluate import prompt_ids_of
+from .evaluate import prompt_ids_of, check_int, check_number
 from .propose import allowed_tokens, propose_candidates
 from .gradient import one_hot_gradient
 from .select import Score, score_prompts, top_mu, choose
 
 # %% auto #0
 __all__ = ['ZS_COT', 'ENDINGS', 'GreaterConfig', 'train_examples', 'reference_code', 'is_ending', 'placeholder_id', 'substitute',
-           'advance', 'State', 'parts', 'read_log', 'greater_step', 'GreaterResult', 'optimize', 'plot_run']
+           'advance', 'State', 'parts', 'read_log', 'greater_step', 'check_writable', 'check_log_path', 'atomic_write',
+           'run_lock', 'state_from_log', 'resume_config', 'open_run', 'GreaterResult', 'optimize', 'plot_run']
 
 # %% ../nbs/09_optimizer.ipynb #ab07303c
 ZS_COT = 'Use proper logical reasoning and think step by step. Finally, give the actual correct answer.'
@@ -62,14 +67,24 @@ class GreaterConfig:
     early_stop: bool = True           # stop when a full sweep changes nothing
 
     def __post_init__(self):
-        checks = dict(candidates=('intersection', 'union_of_intersections'), token_filter=('special', 'ascii_words'),
-                      fluency=('exp', 'mean_nll'), selection=('loss', 'error_rate'), tie_break=('first', 'last'),
-                      accept=('always', 'if_better'))
-        for k, ok in checks.items():
+        "Every field's type and range, checked here for the library and the command line alike: one line naming the first bad one."
+        for f in fields(self):
+            v, kind = getattr(self, f.name), f.type if isinstance(f.type, str) else f.type.__name__
+            if kind == 'int': check_int(f.name, v, _CONFIG_MIN.get(f.name))
+            elif kind == 'float': check_number(f.name, v)
+            elif kind == 'bool' and not isinstance(v, bool): raise ValueError(f"{f.name} must be True or False, got {v!r}")
+            elif kind == 'str' and not isinstance(v, str): raise ValueError(f"{f.name} must be a string, got {v!r}")
+        for k, ok in _CONFIG_CHOICES.items():
             if getattr(self, k) not in ok: raise ValueError(f"{k}={getattr(self, k)!r} is not one of {ok}")
-        for k in ('steps', 'k', 'q', 'mu', 'n_train', 'batch_size', 'grad_batch_size', 'answer_tokens'):
-            if getattr(self, k) < 1: raise ValueError(f"{k} must be at least 1, got {getattr(self, k)}")
-        if self.max_new_tokens < 0: raise ValueError(f"max_new_tokens must be ≥ 0, got {self.max_new_tokens}")
+        check_number('lam', self.lam, 0)                               # a negative weight rewards disfluent prompts
+        check_number('ce_temperature', self.ce_temperature, 0, above=True)
+        if not self.init_prompt.strip(): raise ValueError('init_prompt is empty: GReaTer needs a prompt to start from')
+
+_CONFIG_MIN = dict(steps=1, k=1, q=1, mu=1, n_train=1, max_new_tokens=0, answer_tokens=1, batch_size=1, grad_batch_size=1,
+                   min_candidates=0, n_intersections=1, max_extra_tokens=0, min_len=1, frozen_prefix=0)  # seed: any integer
+_CONFIG_CHOICES = dict(candidates=('intersection', 'union_of_intersections'), token_filter=('special', 'ascii_words'),
+                       fluency=('exp', 'mean_nll'), selection=('loss', 'error_rate'), tie_break=('first', 'last'),
+                       accept=('always', 'if_better'))
 
 def train_examples(task:Task, cfg:GreaterConfig) -> list[Example]:
     "The training rows: the whole train split when `n_train` covers it, else `n_train` rows drawn with `cfg.seed` (in file order)."
@@ -135,16 +150,38 @@ def parts(s:Score, lam:float) -> dict:
 def _score_dict(s:Score) -> dict: return asdict(s)
 def _score(d:dict) -> Score: return Score(**d)
 
-def read_log(path:str|Path) -> tuple[dict, list[dict]]:
-    "The config line and the step records of a run log."
-    lines = [json.loads(l) for l in Path(path).read_text().splitlines() if l.strip()]
-    if not lines: raise ValueError(f"{path} is empty: not a run log")
-    return lines[0], lines[1:]
+def _note(msg:str): print(f'note: {msg}', file=sys.stderr, flush=True)
 
-def _atomic_write(path:Path, text:str):
-    tmp = path.with_name(path.name + '.tmp')
-    tmp.write_text(text)
-    os.replace(tmp, path)
+def _parse_log(path:Path) -> tuple[list[dict], list[int], tuple[int, int]|None]:
+    "A run log's lines, checked: `(lines, their line numbers, (line number, bytes) of an incomplete last line or None)`."
+    try: data = Path(path).read_bytes()
+    except IsADirectoryError: raise ValueError(f"{path} is a directory, not a run log") from None
+    except FileNotFoundError: raise ValueError(f"{path} does not exist") from None
+    except OSError as e: raise ValueError(f"cannot read {path} ({e.strerror})") from None
+    rows = data.split(b'\n')
+    lines, nos, torn = [], [], None
+    for n, raw in enumerate(rows, 1):
+        if not raw.strip(): continue
+        try: lines.append(json.loads(raw.decode('utf-8'))); nos.append(n)
+        except ValueError as e:  # not JSON, or not UTF-8
+            if n == len(rows): torn = (n, len(raw)); break  # no newline after it: its write was cut short
+            why = f'{e.msg} at column {e.colno}' if isinstance(e, json.JSONDecodeError) else 'not UTF-8'
+            raise ValueError(f"{path} line {n}: not valid JSON ({why}); the run log is damaged") from None
+    if not lines: raise ValueError(f"{path} is empty: not a run log")
+    h = lines[0]
+    if not (isinstance(h, dict) and h.get('type') == 'config' and isinstance(h.get('config'), dict)):
+        what = 'a step record' if isinstance(h, dict) and 'step' in h else 'not a config line'
+        raise ValueError(f"{path} line {nos[0]} is {what}: a run log starts with its config line")
+    for j, (r, n) in enumerate(zip(lines[1:], nos[1:]), 1):
+        if not (isinstance(r, dict) and type(r.get('step')) is int): raise ValueError(f"{path} line {n}: not a step record")
+        if r['step'] != j: raise ValueError(f"{path} line {n}: step {r['step']} where step {j} was due (records count up from 1)")
+    return lines, nos, torn
+
+def read_log(path:str|Path) -> tuple[dict, list[dict]]:
+    "The config line and the step records of a run log. An incomplete last line (a write cut short) is left out, with a note on stderr; other damage is a `ValueError` naming the file and the line."
+    lines, _, torn = _parse_log(Path(path))
+    if torn: _note(f"{path} line {torn[0]} is incomplete (a write was cut short): left out")
+    return lines[0], lines[1:]
 
 # %% ../nbs/09_optimizer.ipynb #69ebb29f
 def greater_step(
@@ -211,6 +248,211 @@ def greater_step(
     rec['times']['total'] = round(time.perf_counter() - t0, 3)
     return rec
 
+# %% ../nbs/09_optimizer.ipynb #78049e1d
+def _state_path(log:Path) -> Path: return log.with_name(log.name + '.state.json')
+
+def check_writable(path:str|Path, what:str='output'):
+    "Raise a one-line `ValueError` unless a file can be written at `path` (its folder may not exist yet). Leaves nothing behind."
+    path = Path(path)
+    if path.is_dir(): raise ValueError(f"{what} {path} is a directory: give a file path")
+    d = path.parent
+    while not d.exists() and d != d.parent: d = d.parent
+    if not d.is_dir(): raise ValueError(f"{what} {path} cannot be written: {d} is not a directory")
+    try: tempfile.TemporaryFile(dir=d).close()
+    except OSError as e: raise ValueError(f"{what} {path} cannot be written: {d} is not writable ({e.strerror})") from None
+
+def check_log_path(log:str|Path, resume:bool=False):
+    "Before any work: a fresh run needs a new log path it can write; a resumed run, its existing log in a writable folder."
+    log = Path(log)
+    check_writable(log, 'run log')
+    if resume and not log.exists(): raise ValueError(f"cannot resume: {log} does not exist")
+    if not resume and log.exists():
+        raise ValueError(f"{log} exists: pass resume=True (--resume) to continue it, or choose another log path")
+
+def atomic_write(path:str|Path, text:str):
+    "Write `text` to `path` all or nothing: into a scratch file beside it, renamed over it."
+    path = Path(path)
+    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
+    try:
+        tmp.write_text(text, encoding='utf-8')
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError): tmp.unlink()
+        raise
+
+def _append_line(path:Path, obj:dict):
+    "Append one JSON line to `path` in a single `write`."
+    data = (json.dumps(obj) + '\n').encode()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+    try:
+        while data: data = data[os.write(fd, data):]
+    finally: os.close(fd)
+
+@contextlib.contextmanager
+def _no_interrupt():
+    "Hold Ctrl-C (SIGINT) back for the block, then deliver it: a step's log line and state file are never split."
+    old = signal.getsignal(signal.SIGINT) if threading.current_thread() is threading.main_thread() else None
+    if old is None: yield; return
+    got = []
+    signal.signal(signal.SIGINT, lambda *_: got.append(1))
+    try: yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+        if got: signal.raise_signal(signal.SIGINT)
+
+_LOCKS = {}  # lock file -> [fd, depth]: the run locks this process holds
+
+def _try_lock(fd:int) -> bool:
+    "Take an exclusive advisory lock on open file `fd` without waiting; False if another process holds it."
+    if fcntl:
+        try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError: return False
+        return True
+    import msvcrt
+    try: msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+    except OSError: return False
+    return True
+
+@contextlib.contextmanager
+def run_lock(log:str|Path):
+    "Hold the advisory lock `<log>.lock` for the block: one writer per run log. Re-entrant within a process; another process is refused at once (a one-line `RuntimeError`)."
+    log = Path(log)
+    lp = log.with_name(log.name + '.lock')
+    key = os.path.abspath(lp)
+    if key in _LOCKS:
+        _LOCKS[key][1] += 1
+        try: yield lp
+        finally: _LOCKS[key][1] -= 1
+        return
+    made = [d for d in [lp.parent, *lp.parent.parents] if not d.exists()]  # folders this run creates
+    try:
+        lp.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            fd = os.open(lp, os.O_RDWR | os.O_CREAT, 0o644)
+            if not _try_lock(fd):
+                try: pid = os.read(fd, 16).decode(errors='replace').strip()
+                except OSError: pid = ''
+                os.close(fd)
+                raise RuntimeError(f"{log} is in use: another process{f' (pid {pid})' if pid.isdigit() else ''} holds its lock "
+                                   f"{lp}; let it finish, or choose another log path") from None
+            try: same = os.path.samestat(os.fstat(fd), os.stat(lp))
+            except FileNotFoundError: same = False
+            if same: break
+            os.close(fd)  # its last holder removed that file while we opened it: lock the one there now
+    except OSError as e: raise ValueError(f"cannot lock {lp} ({e.strerror})") from None
+    os.ftruncate(fd, 0); os.write(fd, f'{os.getpid()}\n'.encode())
+    _LOCKS[key] = [fd, 1]
+    try: yield lp
+    finally:
+        del _LOCKS[key]
+        with contextlib.suppress(OSError): os.unlink(lp)  # still held: nobody can have locked it since
+        os.close(fd)
+        for d in made:  # folders made for this run that it left empty
+            with contextlib.suppress(OSError): d.rmdir()
+
+# %% ../nbs/09_optimizer.ipynb #adebae74
+def _read_state(sp:Path) -> State:
+    "The `State` saved in `sp`, or a one-line `ValueError` naming the file and what is wrong with it."
+    fix = f"delete {sp.name} to rebuild the state from the log"
+    try: d = json.loads(sp.read_text(encoding='utf-8'))
+    except json.JSONDecodeError as e:
+        raise ValueError(f"cannot resume: {sp} line {e.lineno} column {e.colno}: not valid JSON ({e.msg}); {fix}") from None
+    except UnicodeDecodeError: raise ValueError(f"cannot resume: {sp} is not UTF-8 text; {fix}") from None
+    except OSError as e: raise ValueError(f"cannot resume: cannot read {sp} ({e.strerror})") from None
+    ids = lambda x: isinstance(x, list) and all(type(t) is int for t in x)
+    num = lambda x: isinstance(x, (int, float)) and not isinstance(x, bool)
+    nat = lambda x: type(x) is int and x >= 0
+    kinds = dict(step=nat, prompt=ids, position=nat, init_len=nat, best_prompt=ids, best_objective=num, init_objective=num,
+                 sweep_start=ids, init_parts=lambda x: isinstance(x, dict), best_parts=lambda x: isinstance(x, dict),
+                 stopped=lambda x: isinstance(x, str),
+                 current=lambda x: isinstance(x, dict) and {f.name for f in fields(Score)} <= x.keys())
+    need = [f.name for f in fields(State) if f.default is MISSING and f.default_factory is MISSING]
+    if not isinstance(d, dict): bad = 'not a JSON object'
+    else:
+        missing, unknown = [k for k in need if k not in d], [k for k in d if k not in kinds]
+        wrong = [k for k, ok in kinds.items() if k in d and not ok(d[k])]
+        bad = '; '.join(f'{w} {", ".join(ks)}' for w, ks in [('missing', missing), ('unknown', unknown), ('malformed', wrong)] if ks)
+    if bad: raise ValueError(f"cannot resume: {sp} is not an optimizer state ({bad}); {fix}")
+    return State(**d)
+
+def state_from_log(head:dict, records:list[dict], cfg:GreaterConfig) -> State:
+    "The state after the last step record, replayed from the log alone; its `current` score is empty, so the next step generates the current prompt's reasoning again."
+    p0 = head['init_prompt_ids']
+    st = State(0, list(p0), cfg.frozen_prefix, len(p0), asdict(Score([], 0., 0., 0., 0., 0.)), list(p0), head['init_objective'],
+               head['init_objective'], list(p0), dict(head['init_parts']), dict(head['init_parts']))
+    for r in records:
+        p, new, i = r['prompt_before_ids'], r['prompt_ids'], r['position']
+        if p != st.prompt or i != st.position: raise ValueError(f"step {r['step']} does not start where step {st.step} ended")
+        grew, shrunk = len(new) > len(p), len(new) < len(p)
+        won = new[:-1] if grew else new  # growing appends the placeholder after the winner
+        if r['objective'] < st.best_objective:
+            st.best_objective, st.best_prompt, st.best_parts = r['objective'], list(won), {k: r[k] for k in ('ce', 'lam_fluency', 'error_rate')}
+        if st.best_objective != r['best_objective']: raise ValueError(f"step {r['step']}: its best objective does not follow from the records")
+        wrapped = shrunk or (not grew and i >= len(p) - 1)
+        st.step, st.prompt, st.position = r['step'], list(new), cfg.frozen_prefix if wrapped else i + 1
+        if wrapped:
+            if cfg.early_stop and new == st.sweep_start: st.stopped = f'a full sweep left the prompt unchanged (step {st.step})'
+            st.sweep_start = list(new)
+    return st
+
+def resume_config(log:str|Path, **overrides) -> GreaterConfig:
+    "The configuration recorded in run log `log`, with `overrides` (e.g. `steps=40` to extend the run)."
+    log = Path(log)
+    check_log_path(log, resume=True)
+    head = _parse_log(log)[0][0]
+    unknown = [k for k in head['config'] if k not in {f.name for f in fields(GreaterConfig)}]
+    if unknown: raise ValueError(f"cannot resume: {log} line 1 has config fields this version does not know ({', '.join(unknown)})")
+    return GreaterConfig(**{**head['config'], **overrides})
+
+def open_run(
+    log:str|Path, cfg:GreaterConfig, task:Task,
+    resume:bool=False, # read the run back (else: check that a new one can start)
+    model_name:str|None=None, # refuse a log run with another model
+) -> tuple[State|None, list[dict]]:
+    "Check run log `log` before any model work; to resume, `(state, log lines)` after repairing what an interruption left (a note each). A fresh run: `(None, [])`."
+    log = Path(log)
+    check_log_path(log, resume)
+    for t in log.parent.glob(f'.{glob.escape(log.name)}.*.tmp'):  # scratch files of a writer killed mid-write
+        if _LOCKS.get(os.path.abspath(log.with_name(log.name + '.lock'))): t.unlink(missing_ok=True)
+    if not resume: return None, []
+    lines, _, torn = _parse_log(log)
+    head, records = lines[0], lines[1:]
+    old, new = head['config'], asdict(cfg)
+    if head.get('task') != task.name: raise ValueError(f"cannot resume {log}: it was run with a different task ({head.get('task')})")
+    diff = [k for k in new if k != 'steps' and old.get(k) != new[k]]
+    if diff: raise ValueError(f"cannot resume {log}: it was run with a different config ({', '.join(diff)})")
+    if model_name is not None and head.get('model', model_name) != model_name:
+        raise ValueError(f"cannot resume {log}: it was run with model {head['model']!r}, not {model_name!r}")
+    sp, notes = _state_path(log), []
+    if torn: notes.append(f"{log} line {torn[0]} was cut short (a write was interrupted): dropped, its step is redone")
+    if sp.exists():
+        state = _read_state(sp)
+        last = records[state.step - 1]['prompt_ids'] if 0 < state.step <= len(records) else head.get('init_prompt_ids')
+        if state.step > len(records): raise ValueError(f"cannot resume: {sp} is at step {state.step} but {log} has {len(records)} "
+                                                       f"step records; delete {sp.name} to rebuild the state from the log")
+        if state.prompt != last: raise ValueError(f"cannot resume: {sp} (step {state.step}) does not match {log}; "
+                                                  f"delete {sp.name} to rebuild the state from the log")
+        if len(records) > state.step: notes.append(f"{log} had {len(records) - state.step} step record(s) past the saved state "
+                                                   f"(step {state.step}): dropped, they are redone")
+    else:
+        try: state = state_from_log(head, records, cfg)
+        except (KeyError, TypeError, IndexError, ValueError) as e:
+            what = f'no {e}' if isinstance(e, KeyError) else str(e)
+            raise ValueError(f"cannot resume: {sp} is missing and {log} cannot rebuild it ({what}); start a new run") from None
+        notes.append(f"{sp} was missing: rebuilt from {log} at step {state.step} (the current prompt is scored again, so its "
+                     f"scores can differ in the last digits)")
+    rewrite = bool(torn) or len(records) != state.step or not sp.exists()
+    records = records[:state.step]
+    if old['steps'] != cfg.steps:  # the run is extended (or cut): say so in its config line
+        ext = dict(at_step=state.step, steps_before=old['steps'], steps=cfg.steps)
+        head, rewrite = dict(head, config=dict(old, steps=cfg.steps), extensions=head.get('extensions', []) + [ext]), True
+    if rewrite:
+        with _no_interrupt():
+            atomic_write(log, ''.join(json.dumps(l) + '\n' for l in [head] + records))
+            if not sp.exists(): atomic_write(sp, json.dumps(asdict(state)))
+    for n in notes: _note(n)
+    return state, [head] + records
+
 # %% ../nbs/09_optimizer.ipynb #e29999ec
 @dataclass
 class GreaterResult:
@@ -228,8 +470,6 @@ class GreaterResult:
     history: list[dict] = field(repr=False)  # the step records
     log_path: Path|None = None
 
-def _state_path(log:Path) -> Path: return log.with_name(log.name + '.state.json')
-
 def _init_state(model, tok, task, cfg, layout) -> State:
     p = prompt_ids_of(tok, cfg.init_prompt)
     if len(p) <= cfg.frozen_prefix: raise ValueError(f"init_prompt has {len(p)} tokens; at least {cfg.frozen_prefix + 1} needed")
@@ -237,19 +477,6 @@ def _init_state(model, tok, task, cfg, layout) -> State:
                         max_new_tokens=cfg.max_new_tokens, answer_tokens=cfg.answer_tokens, batch_size=cfg.batch_size, layout=layout)[0]
     obj = cur.objective(cfg.selection, cfg.lam)
     return State(0, p, cfg.frozen_prefix, len(p), _score_dict(cur), p, obj, obj, p, parts(cur, cfg.lam), parts(cur, cfg.lam))
-
-def _load_run(log:Path, cfg:GreaterConfig, task:Task) -> tuple[State, list[dict]]:
-    sp = _state_path(log)
-    if not sp.exists(): raise ValueError(f"cannot resume: {sp} does not exist (run without --resume to start)")
-    head, records = read_log(log)
-    if head.get('type') != 'config': raise ValueError(f"cannot resume: {log} does not start with a config line")
-    old, new = dict(head['config'], steps=None), dict(asdict(cfg), steps=None)
-    diff = [k for k in new if old.get(k) != new[k]]
-    if diff or head['task'] != task.name:
-        raise ValueError(f"cannot resume {log}: it was run with a different {'task' if head['task'] != task.name else 'config'} ({', '.join(diff) or head['task']})")
-    state = State(**json.loads(sp.read_text()))
-    steps = [l for l in records if l['step'] <= state.step]  # drop records written after the last saved state
-    return state, [head] + steps
 
 def optimize(
     model, tok,
@@ -264,34 +491,38 @@ def optimize(
     "Run GReaTer (Algorithm 1) on `task`'s training split; returns the best prompt."
     task = load_task(task) if isinstance(task, str) else task
     cfg = cfg or GreaterConfig()
+    if not isinstance(cfg, GreaterConfig): raise ValueError(f"cfg must be a GreaterConfig, got {type(cfg).__name__}")
+    if resume and not log_path: raise ValueError('resume=True needs log_path: the run log to continue')
     train_examples(task, cfg)  # fails now if n_train is too large
-    layout = ChatLayout(tok)
-    allowed = allowed_tokens(tok, model.get_input_embeddings().weight.shape[0], cfg.token_filter)
     log = Path(log_path) if log_path else None
-    if log and resume: state, lines = _load_run(log, cfg, task)
-    else:
-        if log and log.exists(): raise ValueError(f"{log} exists: pass resume=True (--resume) to continue it, or choose another log path")
-        state = _init_state(model, tok, task, cfg, layout)
-        lines = [dict(type='config', task=task.name, model=model_name, config=asdict(cfg), init_prompt_ids=state.prompt,
-                      init_objective=state.init_objective, init_parts=state.init_parts)]
-    if log:
-        log.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(log, ''.join(json.dumps(l) + '\n' for l in lines))
-        _atomic_write(_state_path(log), json.dumps(asdict(state)))
-    history = lines[1:]
-    bar = tqdm(total=cfg.steps, initial=state.step, desc=f'GReaTer {task.name}', disable=not progress, dynamic_ncols=True)
-    try:
-        while state.step < cfg.steps and not state.stopped:
-            rec = greater_step(model, tok, task, cfg, state, allowed, layout)
-            history.append(rec)
+    if log: check_log_path(log, resume)  # before the lock, so a bad path gets its own line
+    with run_lock(log) if log else contextlib.nullcontext():
+        state, lines = open_run(log, cfg, task, resume, model_name) if log else (None, [])
+        layout = ChatLayout(tok)
+        allowed = allowed_tokens(tok, model.get_input_embeddings().weight.shape[0], cfg.token_filter)
+        if state is None:
+            state = _init_state(model, tok, task, cfg, layout)
+            lines = [dict(type='config', task=task.name, model=model_name, config=asdict(cfg), init_prompt_ids=state.prompt,
+                          init_objective=state.init_objective, init_parts=state.init_parts)]
             if log:
-                with log.open('a') as f: f.write(json.dumps(rec) + '\n')
-                _atomic_write(_state_path(log), json.dumps(asdict(state)))
-            bar.update(1)
-            shown = rec['prompt'].replace('\n', '⏎')[:60]
-            bar.set_postfix_str(f"pos {rec['position']} CE {rec['ce']:.3f} + λ·flu {rec['lam_fluency']:.3f} best {state.best_objective:.3f} | {shown}")
-            if callback: callback(rec, state)
-    finally: bar.close()
+                with _no_interrupt():
+                    atomic_write(log, json.dumps(lines[0]) + '\n')
+                    atomic_write(_state_path(log), json.dumps(asdict(state)))
+        history = lines[1:]
+        bar = tqdm(total=cfg.steps, initial=state.step, desc=f'GReaTer {task.name}', disable=not progress, dynamic_ncols=True)
+        try:
+            while state.step < cfg.steps and not state.stopped:
+                rec = greater_step(model, tok, task, cfg, state, allowed, layout)
+                history.append(rec)
+                if log:
+                    with _no_interrupt():  # the step's line, then its state: both or neither
+                        _append_line(log, rec)
+                        atomic_write(_state_path(log), json.dumps(asdict(state)))
+                bar.update(1)
+                shown = rec['prompt'].replace('\n', '⏎')[:60]
+                bar.set_postfix_str(f"pos {rec['position']} CE {rec['ce']:.3f} + λ·flu {rec['lam_fluency']:.3f} best {state.best_objective:.3f} | {shown}")
+                if callback: callback(rec, state)
+        finally: bar.close()
     return GreaterResult(tok.decode(state.best_prompt), state.best_prompt, state.best_objective, cfg.init_prompt,
                          state.init_objective, tok.decode(state.prompt), state.step, state.stopped, state.init_parts,
                          state.best_parts, history, log)
