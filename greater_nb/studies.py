@@ -45,7 +45,7 @@ def published_prompt(task:str, model:str='llama3_8b_instruct') -> str:
     if task not in d[model]: raise ValueError(f'the paper prints no {model} prompt for {task!r}')
     return d[model][task]
 
-# %% ../nbs/ablations/00_studies.ipynb #64077e7d
+# %% ../nbs/ablations/00_studies.ipynb #4a1de5df
 def _study(name, tasks, variants, **kw) -> Study:
     return Study(name, tasks, variants, base=dict(BUDGET), seeds=list(SEEDS), evals=dict(EVALS), **kw)
 
@@ -54,9 +54,8 @@ STUDIES = {
     'init': _study('init', [MAIN_TASK], {**PAPER, 'neutral': {'init_prompt': 'Answer the question.'},
                                          'misleading': {'init_prompt': 'Use no thinking just feeling.'},
                                          'filler': {'init_prompt': '! ! ! ! ! ! ! ! ! !'}}),
-    'topk_q': _study('topk_q', [MAIN_TASK], {**PAPER, 'k=5': {'k': 5}, 'k=20': {'k': 20}, 'q=2': {'q': 2}}),
-    'loss': _study('loss', [MAIN_TASK], {**PAPER, 'λ=0': {'lam': 0.}, 'λ=0.05': {'lam': 0.05}, 'λ=1': {'lam': 1.},
-                                         'mean_nll λ=0.2': {'fluency': 'mean_nll'}}),
+    'topk_q': _study('topk_q', [MAIN_TASK], {**PAPER, 'k=20': {'k': 20}, 'q=2': {'q': 2}}),
+    'loss': _study('loss', [MAIN_TASK], {**PAPER, 'λ=0': {'lam': 0.}, 'λ=1': {'lam': 1.}, 'mean_nll λ=0.2': {'fluency': 'mean_nll'}}),
     'preset': _study('preset', [MAIN_TASK], {**PAPER, 'reference code': config_diff(reference_code()),
                                              'reused reasoning': {'fresh_reasoning': False}}),
     'baselines': _study('baselines', [MAIN_TASK, BBH_TASK], {'no prompt': {'prompt': ''}, 'zero-shot CoT': {'prompt': ZS_COT}}),
