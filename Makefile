@@ -10,6 +10,8 @@ VENDOR_STAMP := .docs_vendor/VERSIONS.json
 CHROMIUM ?= /usr/bin/chromium
 export CHROMIUM
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Tests run on every core (pytest-xdist); a file's module fixtures stay on one worker (xdist_group marks).
+XDIST ?= -n auto --dist loadgroup
 # Defaults for `make run`: a short optimization on the embedded model (see README).
 TASK ?= web_of_lies
 RUN_ARGS ?= --steps 20 --n-train 4 --max-new-tokens 64 --eval-split test --eval-n 60
@@ -44,7 +46,7 @@ test: setup
 	  || { echo "nbdev-export changed greater_nb/: the library is out of sync with nbs/"; git status --short -- greater_nb; exit 1; }
 	$(BIN)/nbdev-clean
 	@git diff --quiet -- nbs || { echo "nbdev-clean changed nbs/: notebooks are not clean"; git diff --stat -- nbs; exit 1; }
-	$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -p no:cacheprovider $(XDIST) $(PYTEST_ARGS)
 
 bench: setup
 	$(BIN)/python tools/bench.py $(BENCH_ARGS)

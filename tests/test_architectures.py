@@ -268,3 +268,5 @@ def test_optimize_step_and_evaluate(arch, task):
     assert r.n == 3 and 0 <= r.accuracy <= 1 and r.new_tokens > 0
     assert [x['gold'] for x in r.records] == [e.answer for e in task.dev[:3]]
     assert all(0 < x['gold_loss'] < float('inf') for x in r.records)
+
+pytestmark = pytest.mark.xdist_group('arch')  # one pytest-xdist worker runs this file (module fixtures)

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.skipif(sys.platform == 'win32', reason='forks, POSIX signals and file modes')
+pytestmark = [pytest.mark.skipif(sys.platform == 'win32', reason='forks, POSIX signals and file modes'),
+              pytest.mark.xdist_group('cli')]  # one pytest-xdist worker runs this file (module fixtures)
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 # one thread per process: on a shared 2-core machine, torch's default two spinning threads make each step several times slower

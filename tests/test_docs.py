@@ -278,3 +278,5 @@ def test_documentation_url_is_the_pages_url():
     wf = (ROOT/'.github'/'workflows'/'pages.yml').read_text()
     assert 'make docs' in wf and re.search(r'path:\s*_site\b', wf) and 'actions/deploy-pages' in wf
     assert urls['Documentation'] in wf
+
+pytestmark = pytest.mark.xdist_group('docs')  # one pytest-xdist worker runs this file (module fixtures)

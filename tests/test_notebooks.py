@@ -4,12 +4,16 @@ Cells flagged with a `tst_flags` flag from `[tool.nbdev]` (`slow`, `gpu`) are sk
 - `gpu` cells run when `torch.cuda.is_available()`;
 - `slow` cells run when the environment has `GREATER_NB_SLOW=1`.
 A failing notebook's traceback is part of the pytest failure message.
+
+Each notebook runs in a fresh Python process: notebooks load models, and memory an executed notebook held is only
+returned when its process ends (run in one process, a full test session grew past 10 GiB). Under pytest-xdist
+(`make test` runs two workers on two cores) each process gets one torch thread, so the workers do not
+oversubscribe the cores.
 """
-import os, re, signal, sys
+import os, re, subprocess, sys
 from pathlib import Path
 import pytest
 from nbdev.config import get_config
-from nbdev.test import test_nb as run_nb  # aliased: a module-level `test_nb` would be collected as a test
 
 ROOT = Path(__file__).resolve().parents[1]
 CFG = get_config(ROOT)
@@ -31,16 +35,23 @@ def _flags() -> tuple[list[str], list[str]]:
     if torch.cuda.is_available(): force.append('gpu')
     return skip, force
 
+_RUN = """
+import sys
+from nbdev.test import test_nb
+ok, secs = test_nb(sys.argv[1], skip_flags=sys.argv[2].split(), force_flags=sys.argv[3].split(), showerr=True,
+                   basepath=sys.argv[4], cell_timeout=float(sys.argv[5]) if sys.argv[5] != 'None' else None)
+sys.exit(0 if ok else 1)
+"""
+
 @pytest.mark.parametrize('nb', NOTEBOOKS, ids=[str(p.relative_to(NBS)) for p in NOTEBOOKS])
-def test_notebook(nb, capfd):
+def test_notebook(nb):
     skip, force = _flags()
-    sigint = signal.getsignal(signal.SIGINT)  # run_nb installs a SIGINT handler that os._exit()s; put pytest's back
-    try: ok, secs = run_nb(nb, skip_flags=skip, force_flags=force, showerr=True, cell_timeout=CFG.get('cell_timeout') or None)
-    finally: signal.signal(signal.SIGINT, sigint)
-    sys.__stderr__.flush()  # run_nb writes the notebook's traceback to sys.__stderr__ (fd 2): capfd catches it
-    out, err = capfd.readouterr()
-    if not ok:
-        pytest.fail(f"{nb.name} failed (skipped flags: {sorted(set(skip)-set(force))}, forced: {force})\n{err}", pytrace=False)
+    env = dict(os.environ)
+    if os.environ.get('PYTEST_XDIST_WORKER'): env.setdefault('OMP_NUM_THREADS', '1')
+    r = subprocess.run([sys.executable, '-c', _RUN, str(nb), ' '.join(skip), ' '.join(force), str(ROOT), str(CFG.get('cell_timeout') or None)],
+                       capture_output=True, text=True, env=env, cwd=nb.parent)
+    if r.returncode != 0:
+        pytest.fail(f"{nb.name} failed (skipped flags: {sorted(set(skip)-set(force))}, forced: {force})\n{r.stderr[-20000:]}", pytrace=False)
 
 def test_every_notebook_is_tested():
     "The parametrization above is every notebook on disk: none skipped silently."

@@ -33,3 +33,5 @@ def test_dask_local_cluster(serial):
 
 def test_process_pool(serial):
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context('spawn')) as ex: check(ex, serial)
+
+pytestmark = pytest.mark.xdist_group('sweep')  # one pytest-xdist worker runs this file (module fixtures)
