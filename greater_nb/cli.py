@@ -155,7 +155,11 @@ def _report(a, task, cfg, log, model, tok, res) -> dict:
             after = evaluate(model, tok, task, res.best_ids, **kw)
         except KeyboardInterrupt: raise _interrupted(a, log, cfg.steps, ' (the run is complete; the held-out evaluation was cut short)') from None
         print(_show(after, 'best'))
-        out.update(accuracy_before=before.accuracy, accuracy_after=after.accuracy)
+        from greater_nb.measure import compare
+        cmp = compare(before, after)   # paired bootstrap over the same rows: one run has no seed spread, only row noise
+        print('best vs initial, paired on the same rows (95% bootstrap interval over rows):')
+        for m, p in cmp.items(): print(f"  {p} — {'beyond row noise' if p.excludes_zero else 'not distinguishable from row noise'}")
+        out.update(accuracy_before=before.accuracy, accuracy_after=after.accuracy, **{f'{m}_ci': (p.lo, p.hi) for m, p in cmp.items()})
     return out
 
 def _exit(code:int, msg:str):

@@ -16,7 +16,7 @@ from .sweep import Study
 
 # %% auto #0
 __all__ = ['RESULTS', 'MAIN_TASK', 'BBH_TASK', 'BUDGET', 'EVALS', 'SEEDS', 'PAPER', 'SURVEY_TASKS', 'STUDIES', 'config_diff',
-           'published_prompt', 'combined_rows', 'choose_on_dev', 'tiny']
+           'published_prompt', 'combined_rows', 'choose_on_dev', 'tiny', 'progress', 'report']
 
 # %% ../nbs/ablations/00_studies.ipynb #4060d242
 RESULTS = _repo_root()/'results'   # the committed results of the full studies
@@ -89,3 +89,57 @@ def tiny(study:Study, root:str) -> Study:
     import dataclasses
     return dataclasses.replace(study, base={**study.base, 'steps': 1, 'n_train': 1, 'max_new_tokens': 8, 'k': 5, 'q': 1},
                                seeds=study.seeds[:1], evals={s: 2 for s in study.evals}, root=root)
+
+# %% ../nbs/ablations/00_studies.ipynb #a932b621
+def progress(study:Study, root=RESULTS) -> 'pd.DataFrame':
+    "One row per job of `study`: whether its result is committed under `root`, and how many steps its run log holds."
+    import dataclasses, pandas as pd
+    from greater_nb.sweep import jobs
+    from greater_nb.optimizer import read_log
+    out = []
+    for j in jobs(dataclasses.replace(study, root=str(root))):
+        log = j.log_path
+        steps = len(read_log(log)[1]) if j.seed is not None and log.exists() else None
+        out.append(dict(task=j.task, variant=j.variant, seed=j.seed, finished=j.result_path.exists(), steps_logged=steps))
+    return pd.DataFrame(out)
+
+# %% ../nbs/ablations/00_studies.ipynb #3381bfff
+def report(study:Study, root=RESULTS, split:str='test', reference:str|None='paper', plots:bool=True):
+    "Show what the finished runs of `study` say; return `(table, rows, hist)` (empty tables when nothing has finished)."
+    import pandas as pd
+    from IPython.display import Markdown, display
+    from greater_nb.sweep import results_table, row_table, histories, summary, effects, paired, verdict, plot_study, sweep_time
+    p = progress(study, root)
+    done = p[p.finished]
+    lines = [f"**{len(done)} of {len(p)} runs of `{study.name}` have finished** (float32, one thread per job)."]
+    if len(done) < len(p):
+        todo = p[~p.finished].groupby(['task', 'variant'], sort=False).seed.apply(lambda s: ', '.join('fixed' if pd.isna(x) else str(int(x)) for x in s))
+        lines.append('Not yet finished: ' + '; '.join(f'{t}/{v} (seed {s})' for (t, v), s in todo.items()) +
+                     f'. `python tools/run_studies.py {study.name}` continues them.')
+    if done.empty:
+        display(Markdown('\n\n'.join(lines)))
+        return pd.DataFrame(), pd.DataFrame(), pd.DataFrame()
+    t = sweep_time(study.name, root)
+    lines.append(f"{t['job_hours']:.2f} hours of compute, {t['wall_hours']:.2f} hours of wall time so far.")
+    display(Markdown('\n\n'.join(lines)))
+    table, rows, hist = results_table(study.name, root), row_table(study.name, root), histories(study.name, root)
+    if not (table.split == split).any(): return table, rows, hist
+    display(summary(table, split))
+    complete = done.groupby(['task', 'variant'], sort=False).size().reindex(p.groupby(['task', 'variant'], sort=False).size().index, fill_value=0) \
+               == p.groupby(['task', 'variant'], sort=False).size()
+    out = []
+    for task in study.tasks:
+        ok = [v for v in study.variants if complete.get((task, v), False)]
+        if plots and ok: plot_study(table[table.variant.isin(ok)], rows[rows.variant.isin(ok)], task, split)
+        for m in ('accuracy', 'CE'):
+            for v in study.variants:
+                if not p[(p.task == task) & (p.variant == v) & p.seed.notna()].size: continue   # a fixed prompt has no initial prompt
+                if v not in ok: out.append(f"- {task}, {v}: optimized vs initial prompt ({m}): not measured yet (runs missing).")
+                else: out.append(f"- {task}, {v}: " + verdict(effects(rows, task, split, m, variants=[v])[v], f'optimized vs initial prompt ({m})'))
+            if reference not in study.variants: continue
+            for v in [v for v in study.variants if v != reference]:
+                what = f'{v} vs {reference}, optimized prompts ({m})'
+                if v in ok and reference in ok: out.append(f"- {task}: " + verdict(paired(rows, task, split, (reference, 'best'), (v, 'best'), m), what))
+                else: out.append(f"- {task}: {what}: not measured yet (runs missing).")
+    if out: display(Markdown('\n'.join(out)))
+    return table, rows, hist

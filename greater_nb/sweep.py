@@ -217,7 +217,12 @@ def run_sweep(
 def _results(study:str, root:str|Path='results') -> list[dict]:
     d = Path(root)/study
     if not d.exists(): raise ValueError(f'no results for study {study!r} under {Path(root).resolve()}')
-    return [json.loads(p.read_text()) for p in sorted((d/'runs').rglob('*.json')) if not p.name.endswith('.state.json')]
+    res = [json.loads(p.read_text()) for p in (d/'runs').rglob('*.json') if not p.name.endswith('.state.json')]
+    spec = json.loads((d/'study.json').read_text()) if (d/'study.json').exists() else {}
+    def pos(xs, x): return xs.index(x) if x in xs else len(xs)
+    # the study's own order (tasks, then variants, then seeds), so tables and plots read as the study was written
+    return sorted(res, key=lambda r: (pos(spec.get('tasks', []), r['task']), pos(list(spec.get('variants', {})), r['variant']),
+                                      r['task'], r['variant'], -1 if r.get('seed') is None else r['seed']))
 
 def results_table(study:str, root:str|Path='results') -> 'pd.DataFrame':
     "One row per task × variant × seed × split × arm of a study, read from its files."
