@@ -1,4 +1,4 @@
-"""Take the top-μ candidates by −∂L/∂ε, score each with a forward pass of the full objective, keep the best (Algorithm 1, lines 14–15).
+"""Take the top-μ candidates by −∂L/∂ε, score each with a forward pass of the full objective, keep the best (Eq. 7; Algorithm 1, lines 14–15).
 
 Docs: https://greater-nb.github.io/greater_nb/select.html.md"""
 
@@ -41,6 +41,7 @@ class Score:
         if selection == 'error_rate': return self.error_rate + lam / 10 * self.prompt_nll
         raise ValueError(f"unknown selection {selection!r}; use 'loss' or 'error_rate'")
 
+# %% ../nbs/08_select.ipynb #08a00004
 def _mean(x:torch.Tensor) -> float:
     x = x[~x.isnan()]
     return x.mean().item() if len(x) else 0.
