@@ -163,7 +163,7 @@ def extract(
         answers.append(row[:cut])
     return Extracted(gold, answers, first)
 
-# %% ../nbs/02_evaluate.ipynb #28f7a486
+# %% ../nbs/02_evaluate.ipynb #c1e0a907
 @dataclass
 class Rollout:
     "Per-example results of reasoning + extraction under a prompt."
@@ -174,6 +174,7 @@ class Rollout:
 
     def __len__(self): return len(self.reasoning)
 
+# %% ../nbs/02_evaluate.ipynb #28f7a486
 @torch.no_grad()
 def rollout(
     model, tok, task:Task,

@@ -41,11 +41,12 @@ class Score:
         if selection == 'error_rate': return self.error_rate + lam / 10 * self.prompt_nll
         raise ValueError(f"unknown selection {selection!r}; use 'loss' or 'error_rate'")
 
-# %% ../nbs/08_select.ipynb #08a00004
 def _mean(x:torch.Tensor) -> float:
+    "The mean of the entries that are not NaN (a prompt NLL is NaN for an empty prompt); 0 if there are none."
     x = x[~x.isnan()]
     return x.mean().item() if len(x) else 0.
 
+# %% ../nbs/08_select.ipynb #08a00004
 def score_prompts(
     model, tok, task:Task,
     examples:list[Example], # the training batch
