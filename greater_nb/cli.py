@@ -42,6 +42,7 @@ class _Parser(argparse.ArgumentParser):
     "Argument errors in one line (no usage block), exit status 2."
     def error(self, message): self.exit(2, f'{self.prog}: error: {message} (see {self.prog} --help)\n')
 
+# %% ../nbs/appendix/a1_cli.ipynb #a1b00004
 def parser() -> argparse.ArgumentParser:
     "The `greater-nb` argument parser."
     ap = _Parser(prog='greater-nb', description='GReaTer prompt optimization (arXiv 2412.09722), literate edition.')
@@ -84,6 +85,7 @@ def _check_model(a):
     resolve_dtype(a.dtype, check_device(a.device))
     check_model_source(a.model)
 
+# %% ../nbs/appendix/a1_cli.ipynb #a1b00007
 def cmd_eval(a) -> dict:
     task = load_task(a.task)
     task.split(a.split)  # everything that can be checked without the model, first
@@ -99,6 +101,7 @@ def cmd_eval(a) -> dict:
         atomic_write(a.json, json.dumps(dict(accuracy=r.accuracy, loss=r.loss, records=r.records), indent=1))
     return dict(accuracy=r.accuracy, loss=r.loss, n=r.n)
 
+# %% ../nbs/appendix/a1_cli.ipynb #a1b00009
 _RESUME_FLAGS = ('model', 'device', 'dtype', 'device_map', 'eval_split', 'eval_n', 'no_eval')  # not in the run log
 
 def resume_command(a, log:Path) -> str:
@@ -117,6 +120,7 @@ def _interrupted(a, log:Path, steps:int, during:str='') -> KeyboardInterrupt:
         return KeyboardInterrupt('interrupted before the first step was saved: nothing to resume (run the command again)')
     return KeyboardInterrupt(f'interrupted at step {step} of {steps}{during}; resume with: {resume_command(a, log)}')
 
+# %% ../nbs/appendix/a1_cli.ipynb #a1b0000b
 def cmd_optimize(a) -> dict:
     task = load_task(a.task)
     over = {f.name: getattr(a, f.name) for f in dataclasses.fields(GreaterConfig) if getattr(a, f.name) is not None}
@@ -139,6 +143,7 @@ def cmd_optimize(a) -> dict:
         except KeyboardInterrupt: raise _interrupted(a, log, cfg.steps) from None
         return _report(a, task, cfg, log, model, tok, res)
 
+# %% ../nbs/appendix/a1_cli.ipynb #a1b0000c
 def _report(a, task, cfg, log, model, tok, res) -> dict:
     "Print the run's result, then the held-out accuracy of the initial and the best prompt."
     obj = lambda o, p: f"training objective {o:.3f}: answer CE {p['ce']:.3f}, λ·fluency {p['lam_fluency']:.3f}, error rate {p['error_rate']:.2f}"
@@ -162,6 +167,7 @@ def _report(a, task, cfg, log, model, tok, res) -> dict:
         out.update(accuracy_before=before.accuracy, accuracy_after=after.accuracy, **{f'{m}_ci': (p.lo, p.hi) for m, p in cmp.items()})
     return out
 
+# %% ../nbs/appendix/a1_cli.ipynb #a1b0000e
 def _exit(code:int, msg:str):
     print('greater-nb: ' + ' '.join(msg.split()), file=sys.stderr, flush=True)  # one line, whatever the message holds
     raise SystemExit(code)

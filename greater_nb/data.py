@@ -100,7 +100,7 @@ def make_extractor(answer_format:str, # one of `FORMATS`
     hint = _TEXT_HINTS.get(name, 'the answer text only')
     return f"Therefore, the final answer (use exactly this format: $ANSWER$, where ANSWER is {hint}) is $"
 
-# %% ../nbs/00_data.ipynb #b964796a
+# %% ../nbs/00_data.ipynb #0d1a2b02
 _LEAD = re.compile(r'^[\s$*(]*')
 
 def _num(s:str) -> Decimal | None:
@@ -112,6 +112,7 @@ def _num_str(d:Decimal) -> str:
     "A canonical string for a number: `12`, `-3`, `2.5` (no exponent, no trailing zeros)."
     return str(int(d)) if d == d.to_integral_value() else format(d.normalize(), 'f')
 
+# %% ../nbs/00_data.ipynb #0d1a2b04
 def parse_answer(text:str, # the model's continuation right after the extractor
                  answer_format:str, # one of `FORMATS`
                  choices:list[str] | None=None, # the closed label set (letter and binary formats)
@@ -132,6 +133,7 @@ def parse_answer(text:str, # the model's continuation right after the extractor
     ans = ' '.join(re.split(r'[$\n]', text.lstrip(' $'), maxsplit=1)[0].split())
     return ans or None
 
+# %% ../nbs/00_data.ipynb #0d1a2b06
 def score_answer(pred:str | None, # a parsed answer (or None)
                  gold:str, # the canonical gold answer
                  answer_format:str, # one of `FORMATS`

@@ -1,4 +1,4 @@
-"""Batched reasoning generation, answer extraction on the reasoning's KV cache, and held-out accuracy.
+"""Batched reasoning generation, answer extraction on the reasoning's KV cache, and held-out accuracy (§4.3, Eq. 5).
 
 Docs: https://greater-nb.github.io/greater_nb/evaluate.html.md"""
 
@@ -10,161 +10,22 @@ import time
 from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
 from tqdm.auto import tqdm
-from transformers import DynamicCache
 
 from .data import Task, Example, load_task
-from .models import ChatLayout
+from .models import ChatLayout, pad, pad_left, right_pad, positions
+from .steppers import cache_kw, output_logits, sliding_window, window_masks
+from .steppers import HFStepper, LeanStepper, stepper, verify_drafts
 
 # %% auto #0
-__all__ = ['EXTRACT_SEP', 'pad', 'pad_left', 'right_pad', 'positions', 'cache_kw', 'output_logits', 'sliding_window',
-           'window_masks', 'HFStepper', 'LeanStepper', 'stepper', 'Decoded', 'eos_ids', 'decode_reasoning', 'Extracted',
-           'upcast', 'target_nll', 'extract', 'Rollout', 'extractor_ids', 'target_ids', 'rollout', 'check_int',
-           'check_number', 'check_eval_args', 'EvalResult', 'prompt_ids_of', 'evaluate']
-
-# %% ../nbs/02_evaluate.ipynb #b90f9a8c
-def pad(seqs:list[list[int]], pad_id:int, device=None, left:bool=True) -> tuple[torch.Tensor, torch.Tensor]:
-    "Pad token lists on the left (or right) into `(ids, mask)` tensors of shape `[batch, max_len]`."
-    n = max(len(s) for s in seqs)
-    ids = torch.full((len(seqs), n), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(seqs), n), dtype=torch.long)
-    for i, s in enumerate(seqs):
-        if not s: continue
-        cols = slice(n - len(s), n) if left else slice(0, len(s))
-        ids[i, cols] = torch.tensor(s, dtype=torch.long); mask[i, cols] = 1
-    return ids.to(device), mask.to(device)
-
-def pad_left(seqs, pad_id, device=None): return pad(seqs, pad_id, device, left=True)
-def right_pad(seqs, pad_id, device=None): return pad(seqs, pad_id, device, left=False)
-
-def positions(mask:torch.Tensor) -> torch.Tensor:
-    "Position id of every column: the number of real (mask=1) tokens before it."
-    return (mask.cumsum(-1) - 1).clamp(min=0)
+__all__ = ['EXTRACT_SEP', 'Decoded', 'eos_ids', 'decode_reasoning', 'extractor_ids', 'target_ids', 'Extracted', 'upcast',
+           'target_nll', 'extract', 'Rollout', 'rollout', 'check_int', 'check_number', 'check_eval_args', 'EvalResult',
+           'prompt_ids_of', 'evaluate', 'pad', 'pad_left', 'right_pad', 'positions', 'cache_kw', 'output_logits',
+           'sliding_window', 'window_masks', 'HFStepper', 'LeanStepper', 'stepper', 'verify_drafts']
 
 # %% ../nbs/02_evaluate.ipynb #cefa14cf
-def cache_kw(model, cache:DynamicCache) -> dict:
-    "The KV-cache keyword argument of `model.forward`: `cache` in recent transformers, `past_key_values` before."
-    import inspect
-    name = 'cache' if 'cache' in inspect.signature(model.forward).parameters else 'past_key_values'
-    return {name: cache, 'use_cache': True}
-
-def output_logits(model, h:torch.Tensor) -> torch.Tensor:
-    "The output head on final hidden states `h`, with the logit soft-capping some models (Gemma-2) apply."
-    logits = model.get_output_embeddings()(h)
-    cap = getattr(model.config, 'final_logit_softcapping', None)
-    return torch.tanh(logits / cap) * cap if cap else logits
-
-class _Stepper:
-    "What both steppers share: logits are the output head on `hidden`."
-    def __call__(self, ids, mask, pos, keep:int) -> torch.Tensor:
-        "Logits of the last `keep` columns (see `hidden`)."
-        return output_logits(self.model, self.hidden(ids, mask, pos, keep))
-
-def sliding_window(model) -> int|None:
-    "The attention window of a model with sliding-window layers (Mistral, Phi-3, Gemma-2, ...) whose masks `HFStepper` builds; else None."
-    c = model.config
-    w = getattr(c, 'sliding_window', None)
-    types = set(getattr(c, 'layer_types', None) or ['sliding_attention'])  # no `layer_types`: every layer slides
-    ok = types <= {'full_attention', 'sliding_attention'} and getattr(c, '_attn_implementation', None) in ('eager', 'sdpa')
-    return w if w and 'sliding_attention' in types and ok else None
-
-def window_masks(model, mask:torch.Tensor, pos:torch.Tensor, window:int):
-    "Additive 4-D attention masks for the new columns (at positions `pos`) whose sliding window counts real tokens, not cache columns."
-    S, T = mask.shape[1], pos.shape[1]
-    cols = torch.arange(S, device=mask.device)
-    full = mask[:, None, None, :].bool() & (cols <= cols[S - T:, None])  # [B, 1, T, S] causal over columns, padding hidden
-    near = (pos[:, None, :, None] - positions(mask)[:, None, None, :]) < window
-    dt = model.dtype
-    add = lambda m: torch.zeros(m.shape, dtype=dt, device=m.device).masked_fill_(~m, torch.finfo(dt).min)
-    if getattr(model.config, 'layer_types', None): return {'full_attention': add(full), 'sliding_attention': add(full & near)}
-    return add(full & near)
-
-class HFStepper(_Stepper):
-    "Incremental forward passes through transformers' own model code and `DynamicCache`."
-    def __init__(self, model, batch:int, max_len:int):
-        self.model, self.cache = model, DynamicCache()
-        self.kw = cache_kw(model, self.cache)
-        self.window = sliding_window(model)
-    def hidden(self, ids:torch.Tensor, mask:torch.Tensor, pos:torch.Tensor, keep:int) -> torch.Tensor:
-        "Feed `ids` `[B, T]` (at positions `pos`) given the attention `mask` over cache + new columns; final hidden states of the last `keep` columns."
-        base = getattr(self.model, self.model.base_model_prefix)
-        am = mask if self.window is None else window_masks(self.model, mask, pos, self.window)
-        return base(input_ids=ids, attention_mask=am, position_ids=pos, **self.kw).last_hidden_state[:, -keep:]
-    def crop(self, n:int):
-        "Drop every cached column from `n` on."
-        extra = self.cache.get_seq_length() - n
-        if extra > 0: self.cache.crop(-extra)
-
-def _fuse(*linears) -> torch.Tensor:
-    "Concatenate the weights of `linears` and make each module's weight a view into the result (no extra memory)."
-    W = torch.cat([l.weight.detach() for l in linears])
-    o = 0
-    for l in linears:
-        n = l.weight.shape[0]
-        l.weight = torch.nn.Parameter(W[o:o + n], requires_grad=False); o += n
-    return W
-
-class LeanStepper(_Stepper):
-    "Incremental forward passes for Llama-architecture decoders with fused projections and a preallocated cache."
-    @staticmethod
-    def supports(model) -> bool:
-        c = model.config
-        return (c.model_type == 'llama' and getattr(c, 'hidden_act', 'silu') == 'silu' and not getattr(c, 'attention_bias', False)
-                and not getattr(c, 'mlp_bias', False) and not getattr(c, 'pretraining_tp', 1) > 1)
-
-    def __init__(self, model, batch:int, max_len:int):
-        self.model, base, c = model, model.model, model.config
-        self.nh, self.nkv = c.num_attention_heads, c.num_key_value_heads
-        self.hd = getattr(c, 'head_dim', None) or c.hidden_size // self.nh
-        w = base.layers[0].mlp.down_proj.weight
-        fused = getattr(model, '_greater_fused', None)
-        if fused is None or fused[0][0].device != w.device or fused[0][0].dtype != w.dtype:  # fuse once per model (again if moved)
-            model._greater_fused = [(_fuse(l.self_attn.q_proj, l.self_attn.k_proj, l.self_attn.v_proj),
-                                     _fuse(l.mlp.gate_proj, l.mlp.up_proj)) for l in base.layers]
-        shape = (batch, self.nkv, max_len, self.hd)
-        # only columns [:n] are ever read, and each is written before it is read: no need to zero them
-        self.K = [torch.empty(shape, dtype=w.dtype, device=w.device) for _ in base.layers]
-        self.V = [torch.empty(shape, dtype=w.dtype, device=w.device) for _ in base.layers]
-        self.n = 0  # filled columns
-
-    def hidden(self, ids:torch.Tensor, mask:torch.Tensor, pos:torch.Tensor, keep:int) -> torch.Tensor:
-        "Feed `ids` `[B, T]` (at positions `pos`) given the attention `mask` over cache + new columns; final hidden states of the last `keep` columns."
-        from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
-        base, (B, T), n = self.model.model, ids.shape, self.n
-        S = n + T
-        x = base.embed_tokens(ids)
-        cos, sin = base.rotary_emb(x, pos)
-        allowed = mask[:, None, None, :S].bool() & (torch.arange(S, device=ids.device) <= n + torch.arange(T, device=ids.device)[:, None])
-        bias = torch.zeros(allowed.shape, dtype=x.dtype, device=x.device).masked_fill_(~allowed, torch.finfo(x.dtype).min)
-        q_n, kv_n = self.nh * self.hd, self.nkv * self.hd
-        for l, layer in enumerate(base.layers):
-            Wqkv, Wgu = self.model._greater_fused[l]
-            a = layer.self_attn
-            qkv = F.linear(layer.input_layernorm(x), Wqkv)
-            q = qkv[..., :q_n].view(B, T, self.nh, self.hd).transpose(1, 2)
-            k = qkv[..., q_n:q_n + kv_n].view(B, T, self.nkv, self.hd).transpose(1, 2)
-            v = qkv[..., q_n + kv_n:].view(B, T, self.nkv, self.hd).transpose(1, 2)
-            q, k = apply_rotary_pos_emb(q, k, cos, sin)
-            self.K[l][:, :, n:S] = k; self.V[l][:, :, n:S] = v
-            o = F.scaled_dot_product_attention(q, self.K[l][:, :, :S], self.V[l][:, :, :S], attn_mask=bias,
-                                               scale=a.scaling, enable_gqa=self.nkv != self.nh)
-            x = x + a.o_proj(o.transpose(1, 2).reshape(B, T, q_n))
-            g, u = F.linear(layer.post_attention_layernorm(x), Wgu).chunk(2, -1)
-            x = x + layer.mlp.down_proj(F.silu(g) * u)
-        self.n = S
-        return base.norm(x[:, -keep:])
-
-    def crop(self, n:int):
-        "Drop every cached column from `n` on."
-        self.n = min(self.n, n)
-
-def stepper(model, batch:int, max_len:int, impl:str='auto'):
-    "An incremental-forward implementation for `model`: `'lean'` where supported (`'auto'`), or transformers' own (`'hf'`)."
-    if impl not in ('auto', 'lean', 'hf'): raise ValueError(f"unknown impl {impl!r}; use 'auto', 'lean' or 'hf'")
-    if impl == 'lean' and not LeanStepper.supports(model): raise ValueError(f"the lean stepper does not support {model.config.model_type!r} models")
-    lean = impl == 'lean' or (impl == 'auto' and model.device.type == 'cpu' and LeanStepper.supports(model))
-    return (LeanStepper if lean else HFStepper)(model, batch, max_len)
+_all_ = ['pad', 'pad_left', 'right_pad', 'positions',  # notebook 01
+         'cache_kw', 'output_logits', 'sliding_window', 'window_masks', 'HFStepper', 'LeanStepper', 'stepper', 'verify_drafts']  # appendix a2
 
 # %% ../nbs/02_evaluate.ipynb #861fdc4a
 @dataclass
@@ -184,12 +45,14 @@ def eos_ids(model, tok) -> list[int]:
     ids |= set(gen if isinstance(gen, (list, tuple)) else [gen] if gen is not None else [])
     return sorted(ids)
 
+# %% ../nbs/02_evaluate.ipynb #c1e0a8f8
 def _pick(logits:torch.Tensor, temperature:float, generator:torch.Generator|None) -> torch.Tensor:
     "Greedy argmax, or a sample at `temperature` drawn with `generator`."
     if temperature <= 0: return logits.argmax(-1)
     probs = torch.softmax(logits.float() / temperature, -1)
     return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
 
+# %% ../nbs/02_evaluate.ipynb #c1e0a8fb
 @torch.no_grad()
 def decode_reasoning(
     model, tok,
@@ -200,7 +63,7 @@ def decode_reasoning(
     generator:torch.Generator|None=None, # seeded generator for sampling
     reserve:int=64, # cache columns to keep free for the extraction
     impl:str='auto', # 'auto', 'lean' or 'hf' (see `stepper`)
-    drafts:list[list[int]]|None=None, # a guess of each row's reasoning (greedy only; see below)
+    drafts:list[list[int]]|None=None, # a guess of each row's reasoning (greedy only; see above)
 ) -> Decoded:
     "Prefill `inputs` and decode a reasoning chain per row into a KV cache."
     dev, B = model.device, len(inputs)
@@ -209,25 +72,12 @@ def decode_reasoning(
     W = max(map(len, drafts)) if drafts else 0
     step = stepper(model, B, ids.shape[1] + W + max_new_tokens + reserve, impl)
     stop = torch.tensor(eos_ids(model, tok), device=dev)
-    count = torch.zeros(B, dtype=torch.long, device=dev)  # reasoning tokens per row so far
-    accepted = [[] for _ in range(B)]
-    if W:  # verify the drafts in the prefill: keep each row's longest prefix that greedy decoding would produce
-        dids, dmask = right_pad([d or [tok.pad_token_id] for d in drafts], tok.pad_token_id, dev)
-        dmask = dmask * torch.tensor([[len(d) > 0] for d in drafts], device=dev)
-        full = torch.cat([mask, dmask], 1)
-        h = step.hidden(torch.cat([ids, dids], 1), full, positions(full), keep + W)
-        prefill = output_logits(model, h[:, :keep])
-        # pred[:, j] is greedy's token at draft position j; argmax in chunks so the draft logits never all exist at once
-        pred = torch.cat([output_logits(model, c).argmax(-1) for c in h[:, keep - 1:].split(16, 1)], 1)
-        hit = (pred[:, :W] == dids) & dmask.bool() & ~torch.isin(dids, stop)
-        count = hit.long().cumprod(-1).sum(-1)
-        dmask = dmask * (torch.arange(W, device=dev) < count[:, None])
-        mask = torch.cat([mask, dmask], 1)
-        accepted = [d[:a] for d, a in zip(drafts, count.tolist())]
-        nxt = pred.gather(1, count[:, None]).squeeze(1)
+    if W:  # the prefill also verifies the drafts: each row starts after its longest correct prefix (appendix a2)
+        prefill, mask, accepted, nxt = verify_drafts(model, step, ids, mask, drafts, keep, stop, tok.pad_token_id)
     else:
-        prefill = step(ids, mask, positions(mask), keep)
+        prefill, accepted = step(ids, mask, positions(mask), keep), [[] for _ in range(B)]
         nxt = _pick(prefill[:, -1], temperature, generator) if max_new_tokens else None
+    count = torch.tensor([len(a) for a in accepted], device=dev)  # reasoning tokens per row so far
     alive = torch.ones(B, dtype=torch.bool, device=dev)
     pending = torch.empty((B, 0), dtype=torch.long, device=dev)
     pending_mask = torch.empty((B, 0), dtype=torch.long, device=dev)
@@ -247,6 +97,17 @@ def decode_reasoning(
         reasoning = [a + [x for x, v in zip(tr, vr) if v] for a, tr, vr in zip(accepted, T, V)]
     return Decoded(reasoning, step, mask, pending, pending_mask, prefill)
 
+# %% ../nbs/02_evaluate.ipynb #c1e0a8ff
+EXTRACT_SEP = '\n\n'  # between the reasoning and the extractor prompt
+
+def extractor_ids(tok, task:Task) -> list[int]:
+    "Tokens appended after the reasoning: separator + the task's extractor prompt."
+    return tok(EXTRACT_SEP + task.extractor, add_special_tokens=False)['input_ids']
+
+def target_ids(tok, task:Task, ex:Example) -> list[int]:
+    "Tokens of the gold answer as the model should write it after the extractor."
+    return tok(task.target(ex), add_special_tokens=False)['input_ids']
+
 # %% ../nbs/02_evaluate.ipynb #3f64b82d
 @dataclass
 class Extracted:
@@ -264,6 +125,7 @@ def target_nll(logits:torch.Tensor, targets:torch.Tensor, tmask:torch.Tensor) ->
     lp = torch.log_softmax(upcast(logits), -1).gather(-1, targets[..., None]).squeeze(-1)
     return -(lp * tmask).sum(-1) / tmask.sum(-1).clamp(min=1)
 
+# %% ../nbs/02_evaluate.ipynb #c1e0a902
 @torch.no_grad()
 def extract(
     model, tok,
@@ -301,9 +163,7 @@ def extract(
         answers.append(row[:cut])
     return Extracted(gold, answers, first)
 
-# %% ../nbs/02_evaluate.ipynb #28f7a486
-EXTRACT_SEP = '\n\n'  # between the reasoning and the extractor prompt
-
+# %% ../nbs/02_evaluate.ipynb #c1e0a907
 @dataclass
 class Rollout:
     "Per-example results of reasoning + extraction under a prompt."
@@ -314,14 +174,7 @@ class Rollout:
 
     def __len__(self): return len(self.reasoning)
 
-def extractor_ids(tok, task:Task) -> list[int]:
-    "Tokens appended after the reasoning: separator + the task's extractor prompt."
-    return tok(EXTRACT_SEP + task.extractor, add_special_tokens=False)['input_ids']
-
-def target_ids(tok, task:Task, ex:Example) -> list[int]:
-    "Tokens of the gold answer as the model should write it after the extractor."
-    return tok(task.target(ex), add_special_tokens=False)['input_ids']
-
+# %% ../nbs/02_evaluate.ipynb #28f7a486
 @torch.no_grad()
 def rollout(
     model, tok, task:Task,
@@ -407,6 +260,7 @@ def prompt_ids_of(tok, prompt:str|list[int]) -> list[int]:
             raise ValueError(f"prompt token {t!r} is not a token id of this tokenizer (0 to {len(tok) - 1})")
     return [int(t) for t in ids]
 
+# %% ../nbs/02_evaluate.ipynb #c1e0a906
 def evaluate(
     model, tok,
     task:Task|str, # a `Task` or a task name

@@ -1,4 +1,4 @@
-"""One backward pass through `x ⊙ p ⊙ r ⊙ p_extract ⊙ y` gives `∂L/∂ε` for every candidate at position i (eq. 7).
+"""One backward pass through `x ⊙ p ⊙ r ⊙ p_extract ⊙ y` gives ∂L/∂ε for every candidate at position i (Algorithm 1 line 12).
 
 Docs: https://greater-nb.github.io/greater_nb/gradient.html.md"""
 

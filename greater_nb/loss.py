@@ -1,4 +1,4 @@
-"""`L = CE(answer) + λ · exp(mean NLL of the prompt tokens given x)` (eq. 6), and the variants the authors' code uses.
+"""`L = CE(answer) + λ · exp(mean NLL of the prompt tokens given x)` (Eq. 6), and the variants the authors' code uses.
 
 Docs: https://greater-nb.github.io/greater_nb/loss.html.md"""
 

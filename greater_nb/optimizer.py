@@ -66,26 +66,30 @@ class GreaterConfig:
     force_ending: bool = False        # authors: an ending token among the μ in the prompt's second half is taken at once
     early_stop: bool = True           # stop when a full sweep changes nothing
 
-    def __post_init__(self):
-        "Every field's type and range, checked here for the library and the command line alike: one line naming the first bad one."
-        for f in fields(self):
-            v, kind = getattr(self, f.name), f.type if isinstance(f.type, str) else f.type.__name__
-            if kind == 'int': check_int(f.name, v, _CONFIG_MIN.get(f.name))
-            elif kind == 'float': check_number(f.name, v)
-            elif kind == 'bool' and not isinstance(v, bool): raise ValueError(f"{f.name} must be True or False, got {v!r}")
-            elif kind == 'str' and not isinstance(v, str): raise ValueError(f"{f.name} must be a string, got {v!r}")
-        for k, ok in _CONFIG_CHOICES.items():
-            if getattr(self, k) not in ok: raise ValueError(f"{k}={getattr(self, k)!r} is not one of {ok}")
-        check_number('lam', self.lam, 0)                               # a negative weight rewards disfluent prompts
-        check_number('ce_temperature', self.ce_temperature, 0, above=True)
-        if not self.init_prompt.strip(): raise ValueError('init_prompt is empty: GReaTer needs a prompt to start from')
+    def __post_init__(self): _check_config(self)  # below: every field's type and range
 
+# %% ../nbs/09_optimizer.ipynb #09a00004
 _CONFIG_MIN = dict(steps=1, k=1, q=1, mu=1, n_train=1, max_new_tokens=0, answer_tokens=1, batch_size=1, grad_batch_size=1,
                    min_candidates=0, n_intersections=1, max_extra_tokens=0, min_len=1, frozen_prefix=0)  # seed: any integer
 _CONFIG_CHOICES = dict(candidates=('intersection', 'union_of_intersections'), token_filter=('special', 'ascii_words'),
                        fluency=('exp', 'mean_nll'), selection=('loss', 'error_rate'), tie_break=('first', 'last'),
                        accept=('always', 'if_better'))
 
+def _check_config(cfg:GreaterConfig):
+    "Every field's type and range, checked for the library and the command line alike: one line naming the first bad one."
+    for f in fields(cfg):
+        v, kind = getattr(cfg, f.name), f.type if isinstance(f.type, str) else f.type.__name__
+        if kind == 'int': check_int(f.name, v, _CONFIG_MIN.get(f.name))
+        elif kind == 'float': check_number(f.name, v)
+        elif kind == 'bool' and not isinstance(v, bool): raise ValueError(f"{f.name} must be True or False, got {v!r}")
+        elif kind == 'str' and not isinstance(v, str): raise ValueError(f"{f.name} must be a string, got {v!r}")
+    for k, ok in _CONFIG_CHOICES.items():
+        if getattr(cfg, k) not in ok: raise ValueError(f"{k}={getattr(cfg, k)!r} is not one of {ok}")
+    check_number('lam', cfg.lam, 0)                               # a negative weight rewards disfluent prompts
+    check_number('ce_temperature', cfg.ce_temperature, 0, above=True)
+    if not cfg.init_prompt.strip(): raise ValueError('init_prompt is empty: GReaTer needs a prompt to start from')
+
+# %% ../nbs/09_optimizer.ipynb #09a00005
 def train_examples(task:Task, cfg:GreaterConfig) -> list[Example]:
     "The training rows: the whole train split when `n_train` covers it, else `n_train` rows drawn with `cfg.seed` (in file order)."
     n = len(task.train)
@@ -93,6 +97,7 @@ def train_examples(task:Task, cfg:GreaterConfig) -> list[Example]:
     if cfg.n_train == n: return list(task.train)
     return [task.train[j] for j in sorted(random.Random(f'train:{cfg.seed}').sample(range(n), cfg.n_train))]
 
+# %% ../nbs/09_optimizer.ipynb #09a00007
 def reference_code(**overrides) -> GreaterConfig:
     "A config reproducing the authors' code (psunlpgroup/GreaTer @ 42a22d9) instead of the paper."
     ref = dict(init_prompt=ZS_COT, candidates='union_of_intersections', min_candidates=6, n_intersections=6,
@@ -150,6 +155,7 @@ def parts(s:Score, lam:float) -> dict:
 def _score_dict(s:Score) -> dict: return asdict(s)
 def _score(d:dict) -> Score: return Score(**d)
 
+# %% ../nbs/09_optimizer.ipynb #09b00004
 def _note(msg:str): print(f'note: {msg}', file=sys.stderr, flush=True)
 
 def _parse_log(path:Path) -> tuple[list[dict], list[int], tuple[int, int]|None]:
@@ -269,6 +275,7 @@ def check_log_path(log:str|Path, resume:bool=False):
     if not resume and log.exists():
         raise ValueError(f"{log} exists: pass resume=True (--resume) to continue it, or choose another log path")
 
+# %% ../nbs/09_optimizer.ipynb #09b00008
 def atomic_write(path:str|Path, text:str):
     "Write `text` to `path` all or nothing: into a scratch file beside it, renamed over it."
     path = Path(path)
@@ -300,6 +307,7 @@ def _no_interrupt():
         signal.signal(signal.SIGINT, old)
         if got: signal.raise_signal(signal.SIGINT)
 
+# %% ../nbs/09_optimizer.ipynb #09b0000b
 _LOCKS = {}  # lock file -> [fd, depth]: the run locks this process holds
 
 def _try_lock(fd:int) -> bool:
@@ -313,6 +321,7 @@ def _try_lock(fd:int) -> bool:
     except OSError: return False
     return True
 
+# %% ../nbs/09_optimizer.ipynb #09b0000c
 @contextlib.contextmanager
 def run_lock(log:str|Path):
     "Hold the advisory lock `<log>.lock` for the block: one writer per run log. Re-entrant within a process; another process is refused at once (a one-line `RuntimeError`)."
@@ -375,6 +384,7 @@ def _read_state(sp:Path) -> State:
     if bad: raise ValueError(f"cannot resume: {sp} is not an optimizer state ({bad}); {fix}")
     return State(**d)
 
+# %% ../nbs/09_optimizer.ipynb #09b00011
 def state_from_log(head:dict, records:list[dict], cfg:GreaterConfig) -> State:
     "The state after the last step record, replayed from the log alone; its `current` score is empty, so the next step generates the current prompt's reasoning again."
     p0 = head['init_prompt_ids']
@@ -395,6 +405,7 @@ def state_from_log(head:dict, records:list[dict], cfg:GreaterConfig) -> State:
             st.sweep_start = list(new)
     return st
 
+# %% ../nbs/09_optimizer.ipynb #09b00012
 def resume_config(log:str|Path, **overrides) -> GreaterConfig:
     "The configuration recorded in run log `log`, with `overrides` (e.g. `steps=40` to extend the run)."
     log = Path(log)
@@ -404,6 +415,7 @@ def resume_config(log:str|Path, **overrides) -> GreaterConfig:
     if unknown: raise ValueError(f"cannot resume: {log} line 1 has config fields this version does not know ({', '.join(unknown)})")
     return GreaterConfig(**{**head['config'], **overrides})
 
+# %% ../nbs/09_optimizer.ipynb #09b00014
 def open_run(
     log:str|Path, cfg:GreaterConfig, task:Task,
     resume:bool=False, # read the run back (else: check that a new one can start)

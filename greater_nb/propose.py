@@ -1,4 +1,4 @@
-"""Which tokens may go at prompt position i? Those the model itself would write there for every one of q training questions (eqs. 3–4).
+"""Which tokens may go at prompt position i? Those the model itself would write there for every one of q training questions (Eqs. 3–4).
 
 Docs: https://greater-nb.github.io/greater_nb/propose.html.md"""
 

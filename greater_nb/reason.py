@@ -1,4 +1,4 @@
-"""Lay out `x ⊙ p ⊙ r ⊙ p_extract ⊙ y` as fixed token rows, and run them through the model with a differentiable prompt (§4.3, eq. 5).
+"""Lay out `x ⊙ p ⊙ r ⊙ p_extract ⊙ y` as fixed token rows, and run them through the model with a differentiable prompt (Eq. 5).
 
 Docs: https://greater-nb.github.io/greater_nb/reason.html.md"""
 

@@ -1,4 +1,4 @@
-"""Take the top-μ candidates by −∂L/∂ε, score each with a forward pass of the full objective, keep the best (Algorithm 1, lines 14–15).
+"""Take the top-μ candidates by −∂L/∂ε, score each with a forward pass of the full objective, keep the best (Eq. 7; Algorithm 1, lines 14–15).
 
 Docs: https://greater-nb.github.io/greater_nb/select.html.md"""
 
@@ -42,9 +42,11 @@ class Score:
         raise ValueError(f"unknown selection {selection!r}; use 'loss' or 'error_rate'")
 
 def _mean(x:torch.Tensor) -> float:
+    "The mean of the entries that are not NaN (a prompt NLL is NaN for an empty prompt); 0 if there are none."
     x = x[~x.isnan()]
     return x.mean().item() if len(x) else 0.
 
+# %% ../nbs/08_select.ipynb #08a00004
 def score_prompts(
     model, tok, task:Task,
     examples:list[Example], # the training batch

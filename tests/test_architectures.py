@@ -18,7 +18,7 @@ largest deviation (`pytest -s` shows them).
 import torch, pytest
 from transformers import AutoTokenizer, AutoModelForCausalLM, Gemma2Config, Qwen2Config, Phi3Config, MistralConfig, LlamaConfig
 
-import greater_nb.evaluate as ev
+import greater_nb.steppers as steppers  # HFStepper looks `sliding_window` up there
 from greater_nb.models import load_model, convert_gguf, embedded_gguf, ChatLayout
 from greater_nb.data import load_task
 from greater_nb.evaluate import (rollout, decode_reasoning, extract, extractor_ids, target_ids, pad_left, output_logits,
@@ -184,7 +184,7 @@ def test_cached_reasoning_equals_recompute(arch, task, monkeypatch):
     if sliding_window(model):
         # the control: with transformers' own masks the window counts cache columns, so the masked columns of the row
         # that ended early push real tokens out of its window, and the cached loss no longer equals the recompute
-        monkeypatch.setattr(ev, 'sliding_window', lambda m: None)
+        monkeypatch.setattr(steppers, "sliding_window", lambda m: None)
         bad = rollout(model, tok, task, exs, ps, max_new_tokens=N_NEW, impl='hf')
         assert bad.reasoning == results['hf'].reasoning
         d_bad = (bad.gold_nll - recompute(model, tok, task, exs, ps, bad.reasoning)[0].ce).abs().max().item()
