@@ -25,9 +25,10 @@ from .gradient import one_hot_gradient
 from .select import Score, score_prompts, top_mu, choose
 
 # %% auto #0
-__all__ = ['ZS_COT', 'ENDINGS', 'GreaterConfig', 'train_examples', 'reference_code', 'is_ending', 'placeholder_id', 'substitute',
-           'advance', 'State', 'parts', 'read_log', 'greater_step', 'check_writable', 'check_log_path', 'atomic_write',
-           'run_lock', 'state_from_log', 'resume_config', 'open_run', 'GreaterResult', 'optimize', 'plot_run']
+__all__ = ['ZS_COT', 'ENDINGS', 'STAGES', 'GreaterConfig', 'train_examples', 'reference_code', 'is_ending', 'placeholder_id',
+           'substitute', 'advance', 'State', 'parts', 'read_log', 'step_stages', 'greater_step', 'check_writable',
+           'check_log_path', 'atomic_write', 'run_lock', 'state_from_log', 'resume_config', 'open_run', 'GreaterResult',
+           'optimize', 'plot_run']
 
 # %% ../nbs/09_optimizer.ipynb #ab07303c
 ZS_COT = 'Use proper logical reasoning and think step by step. Finally, give the actual correct answer.'
@@ -190,34 +191,43 @@ def read_log(path:str|Path) -> tuple[dict, list[dict]]:
     return lines[0], lines[1:]
 
 # %% ../nbs/09_optimizer.ipynb #69ebb29f
-def greater_step(
+STAGES = ('reasoning', 'proposal', 'gradient', 'candidates', 'done')
+
+def step_stages(
     model, tok, task:Task, cfg:GreaterConfig, state:State,
     allowed:torch.Tensor, # from `allowed_tokens`
     layout:ChatLayout|None=None,
-) -> dict:
-    "Optimize position `state.position` (Algorithm 1, lines 6–19); updates `state` and returns the step record."
-    exs, times, t0 = train_examples(task, cfg), {}, time.perf_counter()
+):
+    "One step (Algorithm 1, lines 6–19) as a generator of `(stage, info)` after each stage; `state` changes only at 'done'."
+    exs, times, idle, t0 = train_examples(task, cfg), {}, 0., time.perf_counter()
     loss_kw = dict(lam=cfg.lam, fluency=cfg.fluency, ce_temperature=cfg.ce_temperature)
     gen_kw = dict(max_new_tokens=cfg.max_new_tokens, answer_tokens=cfg.answer_tokens, batch_size=cfg.batch_size, layout=layout)
-    p, i = state.prompt, state.position
+    p, i, step = list(state.prompt), state.position, state.step
     cur = _score(state.current)
     if cur.prompt != p:  # not carried over: reason under the current prompt, with the last chains as drafts
         cur = score_prompts(model, tok, task, exs, [p], **loss_kw, reasonings=cur.reasoning or None, **gen_kw)[0]
     times['reasoning'] = time.perf_counter() - t0
+    held = time.perf_counter(); yield 'reasoning', dict(step=step + 1, prompt=p, position=i, current=cur)
+    idle += time.perf_counter() - held  # the time the consumer held the step at this boundary is not the step's
     # 1. candidates (eqs. 3-4); the question sample depends only on (seed, step)
     t = time.perf_counter()
-    rng = random.Random(f'{cfg.seed}:{state.step}')
+    rng = random.Random(f'{cfg.seed}:{step}')
     cands = propose_candidates(model, tok, [e.question for e in exs], p, i, cfg.k, cfg.q, allowed, rng,
                                cfg.candidates, cfg.min_candidates, cfg.n_intersections, layout)
     times['proposal'] = time.perf_counter() - t
-    # 2. gradient over reasoning (eq. 7)
+    ctext = [tok.decode([c]) for c in cands]
+    held = time.perf_counter(); yield 'proposal', dict(candidates=cands, candidate_text=ctext)
+    idle += time.perf_counter() - held
+    # 2. gradient over reasoning (eq. 7), and the top-mu by -dL/de (Algorithm 1 line 14)
     t = time.perf_counter()
     rs = cur.reasoning if cfg.use_reasoning else [[] for _ in exs]
     g = one_hot_gradient(model, tok, task, exs, p, rs, i, cands, **loss_kw, batch_size=cfg.grad_batch_size, layout=layout)
+    neg, sel = [round(-x, 6) for x in g.grad.tolist()], top_mu(g.grad, cands, cfg.mu)
     times['gradient'] = time.perf_counter() - t
-    # 3. top-mu, each scored with its own reasoning (Algorithm 1 line 15)
+    held = time.perf_counter(); yield 'gradient', dict(gradient=g, neg_grad=neg, selected=sel)
+    idle += time.perf_counter() - held
+    # 3. the top-mu, each scored with its own reasoning (Algorithm 1 line 15)
     t = time.perf_counter()
-    sel = top_mu(g.grad, cands, cfg.mu)
     prompts = [substitute(tok, p, i, c, cfg) for c in sel]
     todo = [q for q in dict.fromkeys(map(tuple, prompts)) if list(q) != p]
     scored = dict(zip(todo, score_prompts(model, tok, task, exs, [list(q) for q in todo], **loss_kw,
@@ -225,6 +235,8 @@ def greater_step(
     scored[tuple(p)] = cur
     scores = [scored[tuple(q)] for q in prompts]
     times['candidates'] = time.perf_counter() - t
+    held = time.perf_counter(); yield 'candidates', dict(prompts=prompts, scores=scores, parts=[parts(s, cfg.lam) for s in scores])
+    idle += time.perf_counter() - held
     j = choose(scores, cfg.selection, cfg.lam, cfg.tie_break)
     if cfg.force_ending:
         j = next((k for k, c in enumerate(sel) if is_ending(tok, c) and i >= 0.5 * state.init_len), j)
@@ -232,27 +244,38 @@ def greater_step(
     if cfg.accept == 'if_better' and win.objective(cfg.selection, cfg.lam) >= cur.objective(cfg.selection, cfg.lam): win = cur
     # 4. best so far (lines 16-18)
     obj = win.objective(cfg.selection, cfg.lam)
-    if obj < state.best_objective: state.best_objective, state.best_prompt, state.best_parts = obj, list(win.prompt), parts(win, cfg.lam)
+    best = (obj, list(win.prompt), parts(win, cfg.lam)) if obj < state.best_objective else (state.best_objective, state.best_prompt, state.best_parts)
     # 5. next position, length changes, sweep end
     new_p = list(win.prompt)
     new_p, nxt, wrapped = (new_p, cfg.frozen_prefix, True) if len(new_p) < len(p) else advance(tok, new_p, i, cfg, state.init_len)
     # carry the chains forward: the winner's own (fresh reasoning), else the current ones; when they belong to another
     # prompt (toolkit mode, or the prompt grew), the next step regenerates with them as drafts
     carry = win if cfg.fresh_reasoning else cur
-    rec = dict(step=state.step + 1, position=i, prompt_before=tok.decode(p), prompt_before_ids=p, candidates=cands,
-               candidate_text=[tok.decode([c]) for c in cands], neg_grad=[round(-x, 6) for x in g.grad.tolist()],
+    rec = dict(step=step + 1, position=i, prompt_before=tok.decode(p), prompt_before_ids=p, candidates=cands,
+               candidate_text=ctext, neg_grad=neg,
                selected=sel, selected_loss=[s.loss for s in scores], selected_ce=[s.ce for s in scores],
                selected_lam_fluency=[cfg.lam * s.fluency for s in scores], selected_error=[s.error_rate for s in scores],
                chosen=win.prompt[i] if i < len(win.prompt) else None, loss=win.loss, **parts(win, cfg.lam),
-               objective=obj, prompt=tok.decode(new_p), prompt_ids=new_p, best_objective=state.best_objective,
-               best_prompt=tok.decode(state.best_prompt), times={k: round(v, 3) for k, v in times.items()})
+               objective=obj, prompt=tok.decode(new_p), prompt_ids=new_p, best_objective=best[0],
+               best_prompt=tok.decode(best[1]), times={k: round(v, 3) for k, v in times.items()})
+    # the only change to `state`, all at once: a step abandoned before this point leaves no trace
+    state.best_objective, state.best_prompt, state.best_parts = best
     state.step += 1
     state.prompt, state.position, state.current = new_p, nxt, _score_dict(carry)
     if wrapped:
         if cfg.early_stop and new_p == state.sweep_start: state.stopped = f'a full sweep left the prompt unchanged (step {state.step})'
         state.sweep_start = new_p
-    rec['times']['total'] = round(time.perf_counter() - t0, 3)
-    return rec
+    rec['times']['total'] = round(time.perf_counter() - t0 - idle, 3)
+    yield 'done', rec
+
+def greater_step(
+    model, tok, task:Task, cfg:GreaterConfig, state:State,
+    allowed:torch.Tensor, # from `allowed_tokens`
+    layout:ChatLayout|None=None,
+) -> dict:
+    "Optimize position `state.position` (Algorithm 1, lines 6–19); updates `state` and returns the step record."
+    for stage, info in step_stages(model, tok, task, cfg, state, allowed, layout): pass
+    return info
 
 # %% ../nbs/09_optimizer.ipynb #78049e1d
 def _state_path(log:Path) -> Path: return log.with_name(log.name + '.state.json')

@@ -90,7 +90,7 @@ def tiny(study:Study, root:str) -> Study:
     return dataclasses.replace(study, base={**study.base, 'steps': 1, 'n_train': 1, 'max_new_tokens': 8, 'k': 5, 'q': 1},
                                seeds=study.seeds[:1], evals={s: 2 for s in study.evals}, root=root)
 
-# %% ../nbs/ablations/00_studies.ipynb #1a0b097e
+# %% ../nbs/ablations/00_studies.ipynb #1a9c0ab0
 def progress(study:Study, root=RESULTS) -> 'pd.DataFrame':
     "One row per job of `study`: whether its result is committed under `root`, and how many steps its run log holds."
     import dataclasses, pandas as pd
@@ -103,7 +103,7 @@ def progress(study:Study, root=RESULTS) -> 'pd.DataFrame':
         out.append(dict(task=j.task, variant=j.variant, seed=j.seed, finished=j.result_path.exists(), steps_logged=steps))
     return pd.DataFrame(out)
 
-# %% ../nbs/ablations/00_studies.ipynb #d54bd412
+# %% ../nbs/ablations/00_studies.ipynb #24c8d363
 def report(study:Study, root=RESULTS, split:str='test', reference:str|None='paper', plots:bool=True):
     "Show what the finished runs of `study` say; return `(table, rows, hist)` (empty tables when nothing has finished)."
     import pandas as pd
