@@ -190,9 +190,11 @@ def run_sweep(
     study:Study,
     executor:Executor|None=None, # None: run the jobs here, one after another
     progress:bool=True,
+    tasks:list[str]|None=None, # run only these tasks' jobs now (the others stay unfinished); default: all
 ) -> 'pd.DataFrame':
     "Run the unfinished jobs of `study` and return its tidy results table (see `results_table`)."
-    todo = [j for j in jobs(study) if not j.result_path.exists()]
+    if tasks and (bad := set(tasks) - set(study.tasks)): raise ValueError(f'study {study.name!r} has no task {sorted(bad)[0]!r}; its tasks: {study.tasks}')
+    todo = [j for j in jobs(study) if not j.result_path.exists() and (not tasks or j.task in tasks)]
     study.dir.mkdir(parents=True, exist_ok=True)
     _atomic_json(study.dir/'study.json', asdict(study))
     t0, start, failed = time.perf_counter(), time.strftime('%Y-%m-%dT%H:%M:%S'), []

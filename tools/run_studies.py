@@ -1,6 +1,6 @@
 """Run the ablation studies of `greater_nb.studies` (all of them, or those named), in the background on this machine.
 
-Usage: python tools/run_studies.py [STUDY ...] [--workers N] [--dask ADDRESS] [--root results]
+Usage: python tools/run_studies.py [STUDY ...] [--workers N] [--dask ADDRESS] [--root results] [--tasks TASK ...]
 Each study runs its unfinished jobs (a killed sweep continues where it stopped) on a pool of N single-threaded worker
 processes, or on the Dask scheduler at ADDRESS. Studies run in the order given, so runs shared between studies
 (the 'paper' variant) are computed once and copied.
@@ -16,6 +16,7 @@ def main(argv=None):
     ap.add_argument('--workers', type=int, default=2)
     ap.add_argument('--dask', default=None, help='address of a Dask scheduler (default: a local process pool)')
     ap.add_argument('--root', default='results')
+    ap.add_argument('--tasks', nargs='+', default=None, help="run only these tasks' jobs (default: every task of each study)")
     a = ap.parse_args(argv)
     unknown = [s for s in a.studies if s not in STUDIES]
     if unknown: sys.exit(f'run_studies: unknown study {unknown[0]!r}; studies: {", ".join(STUDIES)}')
@@ -25,7 +26,10 @@ def main(argv=None):
     else: ex = ProcessPoolExecutor(a.workers, mp_context=multiprocessing.get_context('spawn'))
     for name in a.studies:
         t = time.time()
-        table = run_sweep(dataclasses.replace(STUDIES[name], root=a.root), ex)
+        s = dataclasses.replace(STUDIES[name], root=a.root)
+        tasks = [t for t in a.tasks if t in s.tasks] if a.tasks else None
+        if a.tasks and not tasks: continue   # this study has none of those tasks
+        table = run_sweep(s, ex, tasks=tasks)
         print(f'{name}: {len(table)} rows in {time.time() - t:.0f}s', flush=True)
 
 if __name__ == '__main__': main()
