@@ -27,6 +27,8 @@ suppress_warnings = ['myst.header', 'misc.highlighting_failure']
 # Everything the pages load is served with the site (.docs_vendor/, from tools/docs_vendor.py): no CDN.
 html_static_path = [os.environ.get('DOCS_VENDOR', str(ROOT/'.docs_vendor')), str(ROOT/'docs'/'_static')]
 html_css_files = ['site.css']
+# Before MathJax and the widget embedder: MathJax 2's `Hub.Queue` for the embedder, on top of MathJax 3 (see the file).
+html_js_files = [('mathjax2-shim.js', {'priority': 100})]
 mathjax_path = 'mathjax/tex-mml-chtml.js'
 # ipywidgets' embedder: the self-contained bundle (built-in widgets: IntSlider, Stack, HTML, Image, links, ...).
 # `data-jupyter-widgets-cdn` is where it would fetch a third-party widget's code: this site, never a CDN.

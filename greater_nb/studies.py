@@ -120,7 +120,7 @@ def report(study:Study, root=RESULTS, split:str='test', reference:str|None='pape
         display(Markdown('\n\n'.join(lines)))
         return pd.DataFrame(), pd.DataFrame(), pd.DataFrame()
     t = sweep_time(study.name, root)
-    lines.append(f"{t['job_hours']:.2f} hours of compute, {t['wall_hours']:.2f} hours of wall time so far.")
+    lines.append(f"{t['job_hours']:.2f} hours of compute so far" + (f"; {t['wall_hours']:.2f} hours of wall time over {t['sweeps']} completed sweep(s)." if t['sweeps'] else '.'))
     display(Markdown('\n\n'.join(lines)))
     table, rows, hist = results_table(study.name, root), row_table(study.name, root), histories(study.name, root)
     if not (table.split == split).any(): return table, rows, hist

@@ -10,7 +10,7 @@ returned when its process ends (run in one process, a full test session grew pas
 (`make test` runs two workers on two cores) each process gets one torch thread, so the workers do not
 oversubscribe the cores.
 """
-import os, re, subprocess, sys
+import json, os, re, resource, subprocess, sys, time
 from pathlib import Path
 import pytest
 from nbdev.config import get_config
@@ -48,8 +48,14 @@ def test_notebook(nb):
     skip, force = _flags()
     env = dict(os.environ)
     if os.environ.get('PYTEST_XDIST_WORKER'): env.setdefault('OMP_NUM_THREADS', '1')
+    t, cpu = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     r = subprocess.run([sys.executable, '-c', _RUN, str(nb), ' '.join(skip), ' '.join(force), str(ROOT), str(CFG.get('cell_timeout') or None)],
                        capture_output=True, text=True, env=env, cwd=nb.parent)
+    if os.environ.get('GREATER_NB_TIMES'):   # wall and CPU seconds per notebook, to size `make test` on a loaded machine
+        end = resource.getrusage(resource.RUSAGE_CHILDREN)
+        with open(os.environ['GREATER_NB_TIMES'], 'a') as f:
+            f.write(json.dumps(dict(nb=str(nb.relative_to(NBS)), wall=round(time.perf_counter() - t, 1),
+                                    cpu=round(end.ru_utime + end.ru_stime - cpu.ru_utime - cpu.ru_stime, 1))) + '\n')
     if r.returncode != 0:
         pytest.fail(f"{nb.name} failed (skipped flags: {sorted(set(skip)-set(force))}, forced: {force})\n{r.stderr[-20000:]}", pytrace=False)
 
