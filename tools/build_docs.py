@@ -243,6 +243,8 @@ def to_myst_nb(nb, rel:Path, src:Path, pages:dict[Path, Path]):
             if opts.get('code-fold') in ('true', 'show'): tags.add('hide-input')
             if not code.strip() and not cell.get('outputs'): continue
             cell['source'] = code.rstrip('\n')
+            # An empty Markdown display (`Markdown('')`) is saved as `[]`, which MyST-NB cannot render: drop it.
+            cell['outputs'] = [o for o in cell.get('outputs', []) if o.get('data', {}).get('text/markdown', 'x') not in ([], '')]
             cell.setdefault('metadata', {})['tags'] = sorted(tags)
             if 'show_doc' in code:
                 for o in cell.get('outputs', []):
