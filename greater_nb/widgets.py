@@ -11,6 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import ipywidgets as W
+from fastcore.basics import patch
 import torch
 
 from .data import Task, load_task
@@ -20,8 +21,8 @@ from .propose import allowed_tokens
 from .optimizer import GreaterConfig, State, STAGES, step_stages, plot_run, read_log, train_examples, _init_state
 
 # %% auto #0
-__all__ = ['prompt_html', 'token_pieces', 'log_tokenizer', 'figure_png', 'plot_gradient', 'candidates_html', 'start_record',
-           'loss_png', 'gradient_png', 'step_html', 'RunViewer', 'stage_track', 'OptimizerStepper']
+__all__ = ['prompt_html', 'token_pieces', 'log_tokenizer', 'figure_png', 'plot_gradient', 'gradient_png', 'candidates_html',
+           'start_record', 'loss_png', 'step_html', 'RunViewer', 'stage_track', 'OptimizerStepper']
 
 # %% ../nbs/12_widgets.ipynb #a0c1e207
 _TOK = 'display:inline-block;font-family:monospace;white-space:pre;border:1px solid #ccc;border-radius:3px;padding:0 2px;margin:1px'
@@ -60,7 +61,7 @@ def log_tokenizer(head:dict):
         return AutoTokenizer.from_pretrained(src)
     except Exception: return None
 
-# %% ../nbs/12_widgets.ipynb #a0c1e211
+# %% ../nbs/12_widgets.ipynb #8d6ed93e
 def _figure(w:float, h:float):
     "A matplotlib figure outside pyplot: nothing is shown in the notebook, and worker threads may draw."
     from matplotlib.figure import Figure
@@ -82,6 +83,7 @@ def _show_token(s:str) -> str:
     "A token's text as a plot label: spaces and newlines visible, `$` not read as mathtext."
     return s.replace(' ', '␣').replace('\n', '⏎').replace('$', r'\$') or '∅'
 
+# %% ../nbs/12_widgets.ipynb #563dccfd
 def plot_gradient(
     rec:dict, # a step record, or a partial one: `candidates`, `candidate_text`, `neg_grad`, `selected`, optional `chosen`
     ax=None, # a matplotlib axis (default: a new figure's)
@@ -102,7 +104,12 @@ def plot_gradient(
     ax.legend(handles=[Patch(color='#ff7f0e', label='top-μ'), Patch(color='#2ca02c', label='chosen')], fontsize=7, loc='upper right')
     return ax
 
-# %% ../nbs/12_widgets.ipynb #a0c1e212
+def gradient_png(rec:dict, dpi:int=72) -> bytes:
+    "`plot_gradient` as a small PNG."
+    ax = plot_gradient(rec)
+    return figure_png(ax.figure, dpi)
+
+# %% ../nbs/12_widgets.ipynb #8b7775d9
 def _num(x, nd=3) -> str: return '…' if x is None else f'{x:.{nd}f}'
 
 def candidates_html(
@@ -129,6 +136,7 @@ def candidates_html(
     return (f'<div style="font-size:90%"><b>the top-μ={len(sel)} candidates, rescored</b>'
             f'<table style="border-collapse:collapse"><tr>{th}</tr>{"".join(rows)}</table>{foot}</div>')
 
+# %% ../nbs/12_widgets.ipynb #60abb5b3
 def start_record(init_objective:float, init_parts:dict) -> dict:
     "A step-0 record for `plot_run`: the initial prompt's objective and its parts."
     return dict(step=0, objective=init_objective, best_objective=init_objective, ce=init_parts.get('ce', 0.),
@@ -158,11 +166,6 @@ def loss_png(
         ax[1].set_ylim(0, 1.05 * max([sum(v for k, v in r['times'].items() if k != 'total') for r in limits] + [1e-3]))
     return figure_png(fig, dpi)
 
-def gradient_png(rec:dict, dpi:int=72) -> bytes:
-    "`plot_gradient` as a small PNG."
-    ax = plot_gradient(rec)
-    return figure_png(ax.figure, dpi)
-
 # %% ../nbs/12_widgets.ipynb #a0c1e213
 def step_html(
     rec:dict, # a step record
@@ -188,7 +191,7 @@ def step_html(
             + f' · best so far {rec["best_objective"]:.4f}</div>'
             + (f'<div style="color:#555;font-size:85%">{t.get("total", 0):.1f} s ({stages} s)</div>' if t else ''))
 
-# %% ../nbs/12_widgets.ipynb #a0c1e218
+# %% ../nbs/12_widgets.ipynb #df873d79
 def _widgets_of(w) -> list:
     "`w` and every widget below it."
     return [w] + [x for c in getattr(w, 'children', ()) for x in _widgets_of(c)]
@@ -200,6 +203,30 @@ class _Shown:
         for w in _widgets_of(self.ui): w.close()
         for w in getattr(self, '_extra', ()): w.close()
 
+# %% ../nbs/12_widgets.ipynb #10095ce5
+def _run_panels(
+    head:dict, # a run log's head (`read_log`)
+    records:list[dict], # its step records
+    tok=None, # the run's tokenizer, for token boundaries (None: the prompts are shown as text)
+    dpi:int=80, # of the plots
+) -> list:
+    "A panel per step of a run log, step 0 (the initial prompt) first; the loss curves on the axes of the whole run."
+    cfg, n = head.get('config', {}), len(records)
+    start = start_record(head.get('init_objective', float('nan')), head.get('init_parts', {}))
+    hist = [start] + records
+    init_ids = head.get('init_prompt_ids', [])
+    first = W.HTML(f'<div><b>step 0</b>: the initial prompt, before any step (position {cfg.get("frozen_prefix", 0)} is optimized first)</div>'
+                   + prompt_html(token_pieces(tok, init_ids), position=cfg.get('frozen_prefix', 0),
+                                 text=cfg.get('init_prompt', ''), label='prompt')
+                   + f'<div>objective {start["objective"]:.4f} = answer CE {start["ce"]:.4f} + λ·fluency {start["lam_fluency"]:.4f}</div>')
+    panels = [W.VBox([first, W.Image(value=loss_png(hist[:1], n, hist, dpi), format='png')])]
+    for k, rec in enumerate(records, 1):
+        panels.append(W.VBox([W.HTML(step_html(rec, tok, cfg.get('lam'))),
+                              W.HBox([W.Image(value=gradient_png(rec, dpi), format='png'), W.HTML(candidates_html(rec))]),
+                              W.Image(value=loss_png(hist[:k + 1], n, hist, dpi), format='png')]))
+    return panels
+
+# %% ../nbs/12_widgets.ipynb #d99e806c
 class RunViewer(_Shown):
     "Replay a run log with no model: a slider over the steps, `jslink`ed to a `Stack` of prerendered panels."
     def __init__(self,
@@ -211,19 +238,7 @@ class RunViewer(_Shown):
         self.records = [r for r in recs if r.get('type', 'step') == 'step' and 'position' in r]
         self.tok = log_tokenizer(self.head) if tok is None else tok or None
         cfg, n = self.head.get('config', {}), len(self.records)
-        start = start_record(self.head.get('init_objective', float('nan')), self.head.get('init_parts', {}))
-        hist = [start] + self.records
-        init_ids = self.head.get('init_prompt_ids', [])
-        first = W.HTML(f'<div><b>step 0</b>: the initial prompt, before any step (position {cfg.get("frozen_prefix", 0)} is optimized first)</div>'
-                       + prompt_html(token_pieces(self.tok, init_ids), position=cfg.get('frozen_prefix', 0),
-                                     text=cfg.get('init_prompt', ''), label='prompt')
-                       + f'<div>objective {start["objective"]:.4f} = answer CE {start["ce"]:.4f} + λ·fluency {start["lam_fluency"]:.4f}</div>')
-        panels = [W.VBox([first, W.Image(value=loss_png(hist[:1], n, hist, dpi), format='png')])]
-        for k, rec in enumerate(self.records, 1):
-            panels.append(W.VBox([W.HTML(step_html(rec, self.tok, cfg.get('lam'))),
-                                  W.HBox([W.Image(value=gradient_png(rec, dpi), format='png'), W.HTML(candidates_html(rec))]),
-                                  W.Image(value=loss_png(hist[:k + 1], n, hist, dpi), format='png')]))
-        self.stack = W.Stack(panels, selected_index=min(1, n))
+        self.stack = W.Stack(_run_panels(self.head, self.records, self.tok, dpi), selected_index=min(1, n))
         self.slider = W.IntSlider(value=min(1, n), min=0, max=n, description='step', continuous_update=True)
         self.link = W.jslink((self.slider, 'value'), (self.stack, 'selected_index'))  # in the browser: works with no kernel
         self.slider.observe(lambda ch: setattr(self.stack, 'selected_index', ch.new), 'value')  # in the kernel (and tests)
@@ -238,7 +253,7 @@ class RunViewer(_Shown):
         self.slider.value = step
         return self
 
-# %% ../nbs/12_widgets.ipynb #a0c1e222
+# %% ../nbs/12_widgets.ipynb #92ad64f6
 def _devices() -> list[str]:
     mps = getattr(torch.backends, 'mps', None)
     return ['cpu'] + (['cuda'] if torch.cuda.is_available() else []) + (['mps'] if mps is not None and mps.is_available() else [])
@@ -252,6 +267,7 @@ def stage_track(done:int, running:bool=True, note:str='') -> str:
         return f'<span style="color:#999">{s}</span>'
     return ' · '.join(one(j, s) for j, s in enumerate(STAGES)) + (f' &nbsp; {note}' if note else '')
 
+# %% ../nbs/12_widgets.ipynb #e23e8d43
 class OptimizerStepper(_Shown):
     "Step through GReaTer: Step, Run N, Pause (at the next stage boundary), Reset; model, device and dtype pickers."
     def __init__(self, model, tok,
@@ -268,198 +284,223 @@ class OptimizerStepper(_Shown):
         self.row = train_examples(self.task, self.cfg)[example]
         self.busy, self.error, self.traceback, self._thread, self._gen, self._syncing = False, None, '', None, None, False
         self._pause = threading.Event()
-        button = lambda d, icon, tip: W.Button(description=d, icon=icon, tooltip=tip, layout=W.Layout(width='auto'))
-        self.step_button = button('Step', 'step-forward', 'one optimizer step')
-        self.run_button = button('Run N', 'forward', 'N steps; Pause stops at the next stage boundary')
-        self.n_box = W.BoundedIntText(value=5, min=1, max=100_000, description='N', layout=W.Layout(width='9em'),
-                                      style={'description_width': 'initial'})
-        self.pause_button = button('Pause', 'pause', 'stop at the next stage boundary')
-        self.reset_button = button('Reset', 'undo', 'back to the initial prompt')
-        pick = lambda d, opts, v: W.Dropdown(options=opts, value=v, description=d, style={'description_width': 'initial'},
-                                            layout=W.Layout(width='auto'))
-        dt = str(model.dtype).removeprefix('torch.')
-        self.model_picker = pick('model', list(dict.fromkeys([model_name, *models])), model_name)
-        self.device_picker = pick('device', list(dict.fromkeys(_devices() + [model.device.type])), model.device.type)
-        self.dtype_picker = pick('dtype', list(dict.fromkeys(['float32', 'bfloat16', 'float16', dt])), dt)
-        self.status, self.prompt_panel, self.table_panel, self.example_panel = W.HTML(), W.HTML(), W.HTML(), W.HTML()
-        self.gradient_image, self.loss_image = W.Image(format='png'), W.Image(format='png')
-        self.step_button.on_click(lambda _: self._start(self._steps, 1))
-        self.run_button.on_click(lambda _: self._start(self._steps, self.n_box.value))
-        self.pause_button.on_click(lambda _: self._pause.set())
-        self.reset_button.on_click(lambda _: self.reset())
-        for p in (self.model_picker, self.device_picker, self.dtype_picker): p.observe(self._picked, 'value')
-        self.ui = W.VBox([W.HBox([self.step_button, self.run_button, self.n_box, self.pause_button, self.reset_button]),
-                          W.HBox([self.model_picker, self.device_picker, self.dtype_picker]), self.status, self.prompt_panel,
-                          W.HBox([self.gradient_image, self.table_panel]), self.loss_image, self.example_panel])
-        self._setup(model, tok)
-        self._controls()
+        self._build_ui(model, models)  # the buttons, pickers and panels
+        self._setup(model, tok)  # the initial prompt, scored
+        self._controls()  # which buttons can be pressed
 
-    # -- the run --------------------------------------------------------------------------------------------------------
     @property
     def finished(self) -> bool: return self.state.step >= self.cfg.steps or bool(self.state.stopped)
-
-    def _setup(self, model, tok):
-        "A fresh run on `model`: the initial prompt scored, no steps."
-        self._drop_step()
-        self.model, self.tok, self.layout = model, tok, ChatLayout(tok)
-        self.allowed = allowed_tokens(tok, model.get_input_embeddings().weight.shape[0], self.cfg.token_filter)
-        self._say('scoring the initial prompt…')
-        self.state = _init_state(model, tok, self.task, self.cfg, self.layout)
-        self._start_state = copy.deepcopy(asdict(self.state))
-        self._first_example = self._example_html([(self.state.prompt, self.state.current['reasoning'][self.example], 'initial prompt')])
-        self._reset()
-
-    def reset(self):
-        "Back to the initial prompt and no steps (a step paused half-way is dropped); not while a step runs."
-        if not self.busy: self._reset()
-
-    def _reset(self):
-        self._drop_step()
-        self.state, self.history = State(**copy.deepcopy(self._start_state)), []
-        self.prompt_panel.value = prompt_html(token_pieces(self.tok, self.state.prompt), self.state.position, label='prompt')
-        self.table_panel.value, self.example_panel.value = '', self._first_example
-        self._image(self.gradient_image, None)
-        self._draw_loss()
-        self._say('ready: the initial prompt, no steps yet')
-
-    def _drop_step(self):
-        if self._gen is not None: self._gen.close()
-        self._gen, self._next = None, 0
-
-    def _steps(self, n:int):
-        "Up to `n` steps; returns early when paused (between stages) or when the run is finished."
-        for _ in range(n):
-            if self.finished: break
-            if not self._advance(): return
-        self._say(f'run finished: {self.state.stopped or f"{self.cfg.steps} steps"}' if self.finished else
-                  f'ready: {self.state.step} step{"" if self.state.step == 1 else "s"} done')
-
-    def _advance(self) -> bool:
-        "Run the current step's remaining stages; False if paused at a stage boundary first."
-        if self._gen is None:
-            self._gen, self._next = step_stages(self.model, self.tok, self.task, self.cfg, self.state, self.allowed, self.layout), 0
-            self._partial = dict(position=self.state.position, prompt_before_ids=list(self.state.prompt))
-        while True:
-            where = f'step {self.state.step + 1}, position {self.state.position}'
-            if self._pause.is_set():
-                self._say(stage_track(self._next, False, f'{where}: paused before {STAGES[self._next]}'))
-                return False
-            self._say(stage_track(self._next, True, where))
-            stage, info = next(self._gen)
-            self._next += 1
-            self._show(stage, info)
-            if stage == 'done':
-                self._gen = None
-                return True
-
-    # -- panels ---------------------------------------------------------------------------------------------------------
-    def _show(self, stage:str, info:dict):
-        "Draw what `stage` produced."
-        part = self._partial
-        if stage == 'reasoning': part['before'] = info['current'].reasoning[self.example]
-        elif stage == 'proposal':
-            part.update(info)
-            self.table_panel.value = (f'<b>{len(info["candidates"])} candidates</b>: '
-                                      + ' '.join(f'<code>{_esc(t)}</code>' for t in info['candidate_text']))
-        elif stage == 'gradient':
-            part.update(neg_grad=info['neg_grad'], selected=info['selected'])
-            self._image(self.gradient_image, gradient_png(part, self.dpi))
-            self.table_panel.value = candidates_html(part)
-        elif stage == 'candidates':
-            sc, ps = info['scores'], info['parts']
-            part.update(selected_loss=[s.loss for s in sc], selected_ce=[p['ce'] for p in ps],
-                        selected_lam_fluency=[p['lam_fluency'] for p in ps], selected_error=[p['error_rate'] for p in ps])
-            self.table_panel.value = candidates_html(part)
-        elif stage == 'done':
-            rec = info
-            self.history.append(rec)
-            self.prompt_panel.value = step_html(rec, self.tok, self.cfg.lam)
-            self._image(self.gradient_image, gradient_png(rec, self.dpi))
-            self.table_panel.value = candidates_html(rec)
-            self._draw_loss()
-            self._say(stage_track(len(STAGES) - 1, True, f'step {rec["step"]}: the example under both prompts'))
-            self.example_panel.value = self._example_html([(rec['prompt_before_ids'], part['before'], 'before the step'),
-                                                           (rec['prompt_ids'], self.state.current['reasoning'][self.example], 'after the step')])
-
-    def _example_html(self, rows:list[tuple[list[int], list[int], str]]) -> str:
-        "One training question's reasoning and extracted answer under each prompt: `rollout`, with the step's chains as drafts."
-        ro = rollout(self.model, self.tok, self.task, [self.row] * len(rows), [p for p, _, _ in rows], self.cfg.max_new_tokens,
-                     self.cfg.answer_tokens, layout=self.layout, ce_temperature=self.cfg.ce_temperature, drafts=[d for _, d, _ in rows])
-        pre = '<pre style="white-space:pre-wrap;font-family:{};font-size:{};margin:0;background:none;border:none;padding:0">{}</pre>'.format
-        out = (f'<div><b>training question {self.example}</b> (gold answer: <code>{_esc(str(self.row.answer))}</code>)</div>'
-               + pre('inherit', '100%', html.escape(self.row.question)))
-        for (p, _, label), r, a in zip(rows, ro.reasoning, ro.answer_ids):
-            text = self.tok.decode(a, skip_special_tokens=True)
-            pred = self.task.parse(text)
-            ok = self.task.score(pred, self.row.answer)
-            out += (f'<div style="margin:4px 0;padding:4px;border-left:3px solid {"#3a9a2f" if ok else "#c0392b"}">'
-                    f'<div style="color:#555">{label}: <code>{_esc(self.tok.decode(p))}</code></div>'
-                    + pre('monospace', '90%', html.escape(self.tok.decode(r, skip_special_tokens=True))) +
-                    f'<div>answer after the extractor: <code>{_esc(text)}</code> → <code>{_esc(str(pred))}</code> {"✓" if ok else "✗"}</div></div>')
-        return out
-
-    def _draw_loss(self):
-        start = start_record(self._start_state['init_objective'], self._start_state['init_parts'])
-        self._image(self.loss_image, loss_png([start] + self.history, dpi=self.dpi))
 
     @staticmethod
     def _image(w, png:bytes|None):
         w.value, w.layout.display = (png or b''), ('' if png else 'none')
 
-    def _say(self, text:str): self.status.value = f'<div style="min-height:1.5em">{text}</div>'
+# %% ../nbs/12_widgets.ipynb #1d00707d
+@patch
+def _build_ui(self:OptimizerStepper, model, models:list[str]):
+    "The buttons, the pickers (showing `model`'s device and dtype), the status line and the panels, wired up."
+    button = lambda d, icon, tip: W.Button(description=d, icon=icon, tooltip=tip, layout=W.Layout(width='auto'))
+    self.step_button = button('Step', 'step-forward', 'one optimizer step')
+    self.run_button = button('Run N', 'forward', 'N steps; Pause stops at the next stage boundary')
+    self.n_box = W.BoundedIntText(value=5, min=1, max=100_000, description='N', layout=W.Layout(width='9em'),
+                                  style={'description_width': 'initial'})
+    self.pause_button = button('Pause', 'pause', 'stop at the next stage boundary')
+    self.reset_button = button('Reset', 'undo', 'back to the initial prompt')
+    pick = lambda d, opts, v: W.Dropdown(options=opts, value=v, description=d, style={'description_width': 'initial'},
+                                        layout=W.Layout(width='auto'))
+    dt = str(model.dtype).removeprefix('torch.')
+    self.model_picker = pick('model', list(dict.fromkeys([self.model_name, *models])), self.model_name)
+    self.device_picker = pick('device', list(dict.fromkeys(_devices() + [model.device.type])), model.device.type)
+    self.dtype_picker = pick('dtype', list(dict.fromkeys(['float32', 'bfloat16', 'float16', dt])), dt)
+    self.status, self.prompt_panel, self.table_panel, self.example_panel = W.HTML(), W.HTML(), W.HTML(), W.HTML()
+    self.gradient_image, self.loss_image = W.Image(format='png'), W.Image(format='png')
+    self.step_button.on_click(lambda _: self._start(self._steps, 1))
+    self.run_button.on_click(lambda _: self._start(self._steps, self.n_box.value))
+    self.pause_button.on_click(lambda _: self._pause.set())
+    self.reset_button.on_click(lambda _: self.reset())
+    for p in (self.model_picker, self.device_picker, self.dtype_picker): p.observe(self._picked, 'value')
+    self.ui = W.VBox([W.HBox([self.step_button, self.run_button, self.n_box, self.pause_button, self.reset_button]),
+                      W.HBox([self.model_picker, self.device_picker, self.dtype_picker]), self.status, self.prompt_panel,
+                      W.HBox([self.gradient_image, self.table_panel]), self.loss_image, self.example_panel])
 
-    # -- the worker thread ----------------------------------------------------------------------------------------------
-    def _controls(self):
-        for w in (self.step_button, self.run_button): w.disabled = self.busy or self.finished
-        for w in (self.reset_button, self.model_picker, self.device_picker, self.dtype_picker): w.disabled = self.busy
-        self.pause_button.disabled = not self.busy
+@patch
+def _say(self:OptimizerStepper, text:str): self.status.value = f'<div style="min-height:1.5em">{text}</div>'
 
-    def _start(self, job, *args) -> bool:
-        "Run `job(*args)` in a worker thread, so the notebook stays responsive; False if one is running."
-        if self.busy: return False
-        self.busy, self.error = True, None
-        self._pause.clear()
+@patch
+def _picked(self:OptimizerStepper, change):
+    if self._syncing: return
+    if not self._start(self._reload, self.model_picker.value, self.device_picker.value, self.dtype_picker.value): self._sync_pickers()
+
+# %% ../nbs/12_widgets.ipynb #388554e7
+@patch
+def _example_html(self:OptimizerStepper, rows:list[tuple[list[int], list[int], str]]) -> str:
+    "One training question's reasoning and extracted answer under each prompt: `rollout`, with the step's chains as drafts."
+    ro = rollout(self.model, self.tok, self.task, [self.row] * len(rows), [p for p, _, _ in rows], self.cfg.max_new_tokens,
+                 self.cfg.answer_tokens, layout=self.layout, ce_temperature=self.cfg.ce_temperature, drafts=[d for _, d, _ in rows])
+    pre = '<pre style="white-space:pre-wrap;font-family:{};font-size:{};margin:0;background:none;border:none;padding:0">{}</pre>'.format
+    out = (f'<div><b>training question {self.example}</b> (gold answer: <code>{_esc(str(self.row.answer))}</code>)</div>'
+           + pre('inherit', '100%', html.escape(self.row.question)))
+    for (p, _, label), r, a in zip(rows, ro.reasoning, ro.answer_ids):
+        text = self.tok.decode(a, skip_special_tokens=True)
+        pred = self.task.parse(text)
+        ok = self.task.score(pred, self.row.answer)
+        out += (f'<div style="margin:4px 0;padding:4px;border-left:3px solid {"#3a9a2f" if ok else "#c0392b"}">'
+                f'<div style="color:#555">{label}: <code>{_esc(self.tok.decode(p))}</code></div>'
+                + pre('monospace', '90%', html.escape(self.tok.decode(r, skip_special_tokens=True))) +
+                f'<div>answer after the extractor: <code>{_esc(text)}</code> → <code>{_esc(str(pred))}</code> {"✓" if ok else "✗"}</div></div>')
+    return out
+
+@patch
+def _draw_loss(self:OptimizerStepper):
+    start = start_record(self._start_state['init_objective'], self._start_state['init_parts'])
+    self._image(self.loss_image, loss_png([start] + self.history, dpi=self.dpi))
+
+# %% ../nbs/12_widgets.ipynb #4cc1c8bc
+@patch
+def _setup(self:OptimizerStepper, model, tok):
+    "A fresh run on `model`: the initial prompt scored, no steps."
+    self._drop_step()
+    self.model, self.tok, self.layout = model, tok, ChatLayout(tok)
+    self.allowed = allowed_tokens(tok, model.get_input_embeddings().weight.shape[0], self.cfg.token_filter)
+    self._say('scoring the initial prompt…')
+    self.state = _init_state(model, tok, self.task, self.cfg, self.layout)
+    self._start_state = copy.deepcopy(asdict(self.state))
+    self._first_example = self._example_html([(self.state.prompt, self.state.current['reasoning'][self.example], 'initial prompt')])
+    self._reset()
+
+@patch
+def reset(self:OptimizerStepper):
+    "Back to the initial prompt and no steps (a step paused half-way is dropped); not while a step runs."
+    if not self.busy: self._reset()
+
+@patch
+def _reset(self:OptimizerStepper):
+    self._drop_step()
+    self.state, self.history = State(**copy.deepcopy(self._start_state)), []
+    self.prompt_panel.value = prompt_html(token_pieces(self.tok, self.state.prompt), self.state.position, label='prompt')
+    self.table_panel.value, self.example_panel.value = '', self._first_example
+    self._image(self.gradient_image, None)
+    self._draw_loss()
+    self._say('ready: the initial prompt, no steps yet')
+
+@patch
+def _drop_step(self:OptimizerStepper):
+    if self._gen is not None: self._gen.close()
+    self._gen, self._next = None, 0
+
+@patch
+def _controls(self:OptimizerStepper):
+    for w in (self.step_button, self.run_button): w.disabled = self.busy or self.finished
+    for w in (self.reset_button, self.model_picker, self.device_picker, self.dtype_picker): w.disabled = self.busy
+    self.pause_button.disabled = not self.busy
+
+# %% ../nbs/12_widgets.ipynb #a2ec2cad
+@patch
+def _start(self:OptimizerStepper, job, *args) -> bool:
+    "Run `job(*args)` in a worker thread, so the notebook stays responsive; False if one is running."
+    if self.busy: return False
+    self.busy, self.error = True, None
+    self._pause.clear()
+    self._controls()
+    self._thread = threading.Thread(target=self._work, args=(job, *args), daemon=True, name='OptimizerStepper')
+    self._thread.start()
+    return True
+
+@patch
+def _work(self:OptimizerStepper, job, *args):
+    try: job(*args)
+    except Exception as e:
+        self.error, self.traceback = e, traceback.format_exc()
+        self._say(f'<span style="color:#c0392b">{type(e).__name__}: {_esc(str(e))}</span>')
+    finally:
+        self.busy = False
         self._controls()
-        self._thread = threading.Thread(target=self._work, args=(job, *args), daemon=True, name='OptimizerStepper')
-        self._thread.start()
-        return True
 
-    def _work(self, job, *args):
-        try: job(*args)
-        except Exception as e:
-            self.error, self.traceback = e, traceback.format_exc()
-            self._say(f'<span style="color:#c0392b">{type(e).__name__}: {_esc(str(e))}</span>')
-        finally:
-            self.busy = False
-            self._controls()
+@patch
+def wait(self:OptimizerStepper, timeout:float|None=None):
+    "Wait for the worker (a step, a run, a model reload) to stop; raise what it raised."
+    if self._thread is not None: self._thread.join(timeout)
+    if self.error is not None:
+        e, self.error = self.error, None
+        raise RuntimeError(f'the stepper failed: {type(e).__name__}: {e}') from e
+    return self
 
-    def wait(self, timeout:float|None=None):
-        "Wait for the worker (a step, a run, a model reload) to stop; raise what it raised."
-        if self._thread is not None: self._thread.join(timeout)
-        if self.error is not None:
-            e, self.error = self.error, None
-            raise RuntimeError(f'the stepper failed: {type(e).__name__}: {e}') from e
-        return self
+# %% ../nbs/12_widgets.ipynb #0f928a67
+@patch
+def _show(self:OptimizerStepper, stage:str, info:dict):
+    "Draw what `stage` produced."
+    part = self._partial
+    if stage == 'reasoning': part['before'] = info['current'].reasoning[self.example]
+    elif stage == 'proposal':
+        part.update(info)
+        self.table_panel.value = (f'<b>{len(info["candidates"])} candidates</b>: '
+                                  + ' '.join(f'<code>{_esc(t)}</code>' for t in info['candidate_text']))
+    elif stage == 'gradient':
+        part.update(neg_grad=info['neg_grad'], selected=info['selected'])
+        self._image(self.gradient_image, gradient_png(part, self.dpi))
+        self.table_panel.value = candidates_html(part)
+    elif stage == 'candidates':
+        sc, ps = info['scores'], info['parts']
+        part.update(selected_loss=[s.loss for s in sc], selected_ce=[p['ce'] for p in ps],
+                    selected_lam_fluency=[p['lam_fluency'] for p in ps], selected_error=[p['error_rate'] for p in ps])
+        self.table_panel.value = candidates_html(part)
+    elif stage == 'done':
+        rec = info
+        self.history.append(rec)
+        self.prompt_panel.value = step_html(rec, self.tok, self.cfg.lam)
+        self._image(self.gradient_image, gradient_png(rec, self.dpi))
+        self.table_panel.value = candidates_html(rec)
+        self._draw_loss()
+        self._say(stage_track(len(STAGES) - 1, True, f'step {rec["step"]}: the example under both prompts'))
+        self.example_panel.value = self._example_html([(rec['prompt_before_ids'], part['before'], 'before the step'),
+                                                       (rec['prompt_ids'], self.state.current['reasoning'][self.example], 'after the step')])
 
-    # -- model, device, dtype -------------------------------------------------------------------------------------------
-    def _picked(self, change):
-        if self._syncing: return
-        if not self._start(self._reload, self.model_picker.value, self.device_picker.value, self.dtype_picker.value): self._sync_pickers()
+# %% ../nbs/12_widgets.ipynb #964d4a8d
+@patch
+def _steps(self:OptimizerStepper, n:int):
+    "Up to `n` steps; returns early when paused (between stages) or when the run is finished."
+    for _ in range(n):
+        if self.finished: break
+        if not self._advance(): return
+    self._say(f'run finished: {self.state.stopped or f"{self.cfg.steps} steps"}' if self.finished else
+              f'ready: {self.state.step} step{"" if self.state.step == 1 else "s"} done')
 
-    def _reload(self, name:str, device:str, dtype:str):
-        "Load the picked model (`load_model`) and start over."
-        self._say(f'loading {_esc(name)} on {device} in {dtype}…')
-        try: model, tok = load_model(None if name == 'embedded' else name, device, dtype)
-        except Exception:
-            self._sync_pickers()
-            raise
-        self.model_name = name
-        self._setup(model, tok)
+@patch
+def _advance(self:OptimizerStepper) -> bool:
+    "Run the current step's remaining stages; False if paused at a stage boundary first."
+    if self._gen is None:
+        self._gen, self._next = step_stages(self.model, self.tok, self.task, self.cfg, self.state, self.allowed, self.layout), 0
+        self._partial = dict(position=self.state.position, prompt_before_ids=list(self.state.prompt))
+    while True:
+        where = f'step {self.state.step + 1}, position {self.state.position}'
+        if self._pause.is_set():
+            self._say(stage_track(self._next, False, f'{where}: paused before {STAGES[self._next]}'))
+            return False
+        self._say(stage_track(self._next, True, where))
+        stage, info = next(self._gen)
+        self._next += 1
+        self._show(stage, info)
+        if stage == 'done':
+            self._gen = None
+            return True
 
-    def _sync_pickers(self):
-        "The pickers show the loaded model again."
-        self._syncing = True
-        try:
-            self.model_picker.value, self.device_picker.value = self.model_name, self.model.device.type
-            self.dtype_picker.value = str(self.model.dtype).removeprefix('torch.')
-        finally: self._syncing = False
+# %% ../nbs/12_widgets.ipynb #d79bb021
+@patch
+def _reload(self:OptimizerStepper, name:str, device:str, dtype:str):
+    "Load the picked model (`load_model`) and start over."
+    self._say(f'loading {_esc(name)} on {device} in {dtype}…')
+    try: model, tok = load_model(None if name == 'embedded' else name, device, dtype)
+    except Exception:
+        self._sync_pickers()
+        raise
+    self.model_name = name
+    self._setup(model, tok)
+
+@patch
+def _sync_pickers(self:OptimizerStepper):
+    "The pickers show the loaded model again."
+    self._syncing = True
+    try:
+        self.model_picker.value, self.device_picker.value = self.model_name, self.model.device.type
+        self.dtype_picker.value = str(self.model.dtype).removeprefix('torch.')
+    finally: self._syncing = False
