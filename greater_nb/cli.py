@@ -158,7 +158,8 @@ def _rank_failed(a, log:Path, steps:int, e:RankFailed) -> RankFailed:
     "What to say when a rank is lost: the step the saved state reached and the command that resumes (under torchrun again)."
     try: step = json.loads(_state_path(log).read_text())['step']
     except (OSError, ValueError, KeyError, TypeError): step = 0
-    return RankFailed(f'{e}; the run log holds {step} of {steps} steps; resume (under torchrun again) with: {resume_command(a, log)}')
+    cmd = resume_command(a, log).replace('greater-nb ', 'torchrun <the same launcher options> -m greater_nb.cli -- ', 1)
+    return RankFailed(f'{e}; the run log holds {step} of {steps} steps; resume with: {cmd}')
 
 # %% ../nbs/appendix/a1_cli.ipynb #a1b0000c
 def _report(a, task, cfg, log, model, tok, res) -> dict:
