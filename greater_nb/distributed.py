@@ -10,6 +10,7 @@ import contextlib, os, signal, sys
 from dataclasses import dataclass, replace
 import torch
 import torch.distributed as dist
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['RankFailed', 'Ranks', 'start_group', 'world_size', 'is_main', 'from_env', 'check_shares', 'reduce_scores',
@@ -47,19 +48,22 @@ def _collective(r:Ranks, what:str):
         if isinstance(e, RankFailed): raise
         raise RankFailed(f"rank {r.rank} lost contact with another rank during {what} (it died or was stopped)") from None
 
-def _sum(self:Ranks, t:torch.Tensor) -> torch.Tensor:
+@patch
+def sum(self:Ranks, t:torch.Tensor) -> torch.Tensor:
     "`t` summed over the ranks (every rank gets the sum)."
     x = t.detach().to(self.device, torch.float64).clone()
     with _collective(self, 'an all-reduce'): dist.all_reduce(x, op=dist.ReduceOp.SUM)
     return x.to(t.device, t.dtype)
 
-def _gather(self:Ranks, xs:list) -> list:
+@patch
+def gather(self:Ranks, xs:list) -> list:
     "Every rank's list `xs`, concatenated in rank order (every rank gets all of it)."
     out = [None] * self.size
     with _collective(self, 'an all-gather'): dist.all_gather_object(out, xs)
     return [x for part in out for x in part]
 
-def _from_rank0(self:Ranks, fn):
+@patch
+def from_rank0(self:Ranks, fn):
     "`fn()` run on rank 0 alone; its result, or the exception it raised, reaches every rank."
     box = [None]
     if self.main:
@@ -70,8 +74,6 @@ def _from_rank0(self:Ranks, fn):
     ok, v = box[0]
     if not ok: raise v
     return v
-
-Ranks.sum, Ranks.gather, Ranks.from_rank0 = _sum, _gather, _from_rank0
 
 # %% ../nbs/appendix/a6_distributed.ipynb #a600000c
 def start_group(rank:int, size:int, init_method:str, backend:str='gloo') -> Ranks:
