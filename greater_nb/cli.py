@@ -6,7 +6,7 @@ Docs: https://greater-nb.github.io/greater_nb/appendix/a1_cli.html.md"""
 
 # %% ../nbs/appendix/a1_cli.ipynb #61d4e2c0
 from __future__ import annotations
-import argparse, dataclasses, json, shlex, sys, time
+import argparse, contextlib, dataclasses, json, os, shlex, sys, time
 from pathlib import Path
 
 from .data import SPLITS, load_task
@@ -14,6 +14,7 @@ from .models import load_model, check_device, check_model_source, resolve_dtype
 from .evaluate import evaluate, EvalResult, check_eval_args, check_int
 from .optimizer import (GreaterConfig, reference_code, optimize, ZS_COT, train_examples, resume_config, open_run,
                                   run_lock, check_log_path, check_writable, atomic_write, _state_path)
+from .distributed import from_env, stop_on_sigterm, check_shares, is_main, RankFailed
 
 # %% auto #0
 __all__ = ['parser', 'cmd_eval', 'resume_command', 'cmd_optimize', 'run', 'main']
@@ -122,26 +123,43 @@ def _interrupted(a, log:Path, steps:int, during:str='') -> KeyboardInterrupt:
 
 # %% ../nbs/appendix/a1_cli.ipynb #a1b0000b
 def cmd_optimize(a) -> dict:
+    ranks = from_env(a.device)  # under torchrun: one of several processes (appendix a6); None when alone
+    on0 = ranks.from_rank0 if ranks else (lambda fn: fn())  # the run log is read and written by rank 0 alone
+    if ranks: stop_on_sigterm()  # how torchrun stops the others when a rank fails: one line, then exit
     task = load_task(a.task)
     over = {f.name: getattr(a, f.name) for f in dataclasses.fields(GreaterConfig) if getattr(a, f.name) is not None}
     if a.resume:  # the run's own config, with only the flags given now changed (e.g. --steps to extend it)
         if a.log is None: raise ValueError('--resume needs --log (the run to continue)')
-        cfg = resume_config(a.log, **over)
+        cfg = on0(lambda: resume_config(a.log, **over))
     else: cfg = reference_code(**over) if a.preset == 'reference_code' else GreaterConfig(**over)
-    log = a.log or Path('runs')/f"{task.name}-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
-    train_examples(task, cfg)  # every check that needs no model, before it loads: training rows, held-out rows, model flags, log
+    log = a.log or on0(lambda: Path('runs')/f"{task.name}-{time.strftime('%Y%m%d-%H%M%S')}.jsonl")
+    train_examples(task, cfg); check_shares(ranks, cfg.n_train)  # every check that needs no model, before it loads: training rows, held-out rows, model flags, log
     if not a.no_eval: task.split(a.eval_split); check_int('eval_n', a.eval_n, 1, none_ok=True)
     _check_model(a)
-    check_log_path(log, a.resume)
     name = a.model or 'embedded'
-    with run_lock(log):  # held to the end: a second process on this log is refused
-        open_run(log, cfg, task, a.resume, name)  # the log and state file read back (and repaired) before the model loads
+    with contextlib.ExitStack() as held:
+        def opened():
+            check_log_path(log, a.resume)
+            held.enter_context(run_lock(log))  # held to the end: a second process on this log is refused
+            open_run(log, cfg, task, a.resume, name)  # the log and state file read back (and repaired) before the model loads
+        on0(opened)
+        if ranks and not ranks.main: held.enter_context(contextlib.redirect_stdout(open(os.devnull, 'w')))  # rank 0 reports
         try:
-            model, tok = _load(a)
-            print(f'optimizing on {cfg.n_train} {task.name} training examples for {cfg.steps} steps; log: {log}', flush=True)
+            model, tok = _load(a if not ranks or ranks.device.type != 'cuda' else argparse.Namespace(**{**vars(a), 'device': str(ranks.device)}))
+            print(f'optimizing on {cfg.n_train} {task.name} training examples for {cfg.steps} steps'
+                  f"{f' in {ranks.size} processes' if ranks else ''}; log: {log}", flush=True)
             res = optimize(model, tok, task, cfg, log, resume=a.resume, model_name=name)
         except KeyboardInterrupt: raise _interrupted(a, log, cfg.steps) from None
+        except RankFailed as e: raise _rank_failed(a, log, cfg.steps, e) from None
+        if ranks and not ranks.main: return {}  # rank 0 alone evaluates the result
         return _report(a, task, cfg, log, model, tok, res)
+
+def _rank_failed(a, log:Path, steps:int, e:RankFailed) -> RankFailed:
+    "What to say when a rank is lost: the step the saved state reached and the command that resumes (under torchrun again)."
+    try: step = json.loads(_state_path(log).read_text())['step']
+    except (OSError, ValueError, KeyError, TypeError): step = 0
+    cmd = resume_command(a, log).replace('greater-nb ', 'torchrun <the same launcher options> -m greater_nb.cli -- ', 1)
+    return RankFailed(f'{e}; the run log holds {step} of {steps} steps; resume with: {cmd}')
 
 # %% ../nbs/appendix/a1_cli.ipynb #a1b0000c
 def _report(a, task, cfg, log, model, tok, res) -> dict:
@@ -168,15 +186,19 @@ def _report(a, task, cfg, log, model, tok, res) -> dict:
     return out
 
 # %% ../nbs/appendix/a1_cli.ipynb #a1b0000e
-def _exit(code:int, msg:str):
-    print('greater-nb: ' + ' '.join(msg.split()), file=sys.stderr, flush=True)  # one line, whatever the message holds
+def _exit(code:int, msg:str, every_rank:bool=False):
+    "One line on stderr, then exit. Under torchrun only rank 0 speaks, unless the error may be this rank's own (`every_rank`)."
+    if every_rank or is_main():
+        who = '' if is_main() else f"rank {os.environ.get('RANK')}: "
+        print('greater-nb: ' + who + ' '.join(msg.split()), file=sys.stderr, flush=True)  # one line, whatever the message holds
     raise SystemExit(code)
 
 def run(argv:list[str]|None=None) -> dict:
     "Run a `greater-nb` command; returns its results. Bad input exits with status 2 and one line on stderr; Ctrl-C with status 130 and one line (for `optimize`, the step reached and the command that resumes)."
     a = parser().parse_args(argv)
     try: return cmd_eval(a) if a.cmd == 'eval' else cmd_optimize(a)
-    except (ValueError, RuntimeError) as e: _exit(2, f'error: {e}')
+    except RankFailed as e: _exit(1, f'error: {e}')  # a lost rank (torchrun): exit status 1
+    except (ValueError, RuntimeError) as e: _exit(2, f'error: {e}', every_rank=not isinstance(e, ValueError))
     except KeyboardInterrupt as e: _exit(130, str(e) or 'interrupted; nothing was written')
 
 def main() -> int:

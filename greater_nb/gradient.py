@@ -14,6 +14,7 @@ from .models import ChatLayout
 from .onehot import candidate_embeddings, one_hot, splice_embeddings
 from .reason import build_row, collate, hidden_states
 from .loss import greater_loss
+from .distributed import Ranks, reduce_gradient
 
 # %% auto #0
 __all__ = ['Gradient', 'one_hot_gradient']
@@ -36,8 +37,10 @@ def one_hot_gradient(
     lam:float=0.2, fluency:str='exp', ce_temperature:float=1.0, # the loss (notebook 06)
     batch_size:int=4, # rows per forward/backward pass
     layout:ChatLayout|None=None,
+    ranks:Ranks|None=None, # data parallel (appendix a6): this rank's block of `examples`, ∂L/∂ε summed over the ranks
 ) -> Gradient:
     "∂L/∂ε over `cands` at position `i`, the loss summed over `examples` (eq. 7)."
+    if ranks: examples, reasonings = ranks.split(examples), ranks.split(reasonings)
     E = candidate_embeddings(model, cands)
     eps = one_hot(cands, prompt[i], device=model.device)
     losses, ces, correct = [], [], []
@@ -50,4 +53,5 @@ def one_hot_gradient(
             parts.loss.sum().backward()
             losses.append(parts.loss.detach()); ces.append(parts.ce.detach()); correct.append(parts.correct)
     cat = lambda xs: torch.cat(xs).float().cpu()
-    return Gradient(eps.grad.float().cpu(), cat(losses), cat(ces), torch.cat(correct).cpu())
+    g = Gradient(eps.grad.float().cpu(), cat(losses), cat(ces), torch.cat(correct).cpu())
+    return reduce_gradient(ranks, g) if ranks else g

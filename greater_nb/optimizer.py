@@ -23,6 +23,7 @@ from .evaluate import prompt_ids_of, check_int, check_number
 from .propose import allowed_tokens, propose_candidates
 from .gradient import one_hot_gradient
 from .select import Score, score_prompts, top_mu, choose
+from .distributed import Ranks, from_env, check_shares, exit_for_test
 
 # %% auto #0
 __all__ = ['ZS_COT', 'ENDINGS', 'STAGES', 'GreaterConfig', 'train_examples', 'reference_code', 'is_ending', 'placeholder_id',
@@ -197,11 +198,12 @@ def step_stages(
     model, tok, task:Task, cfg:GreaterConfig, state:State,
     allowed:torch.Tensor, # from `allowed_tokens`
     layout:ChatLayout|None=None,
+    ranks:Ranks|None=None, # data parallel over the examples (appendix a6); every rank gets the same stages and records
 ):
     "One step (Algorithm 1, lines 6–19) as a generator of `(stage, info)` after each stage; `state` changes only at 'done'."
     exs, times, idle, t0 = train_examples(task, cfg), {}, 0., time.perf_counter()
     loss_kw = dict(lam=cfg.lam, fluency=cfg.fluency, ce_temperature=cfg.ce_temperature)
-    gen_kw = dict(max_new_tokens=cfg.max_new_tokens, answer_tokens=cfg.answer_tokens, batch_size=cfg.batch_size, layout=layout)
+    gen_kw = dict(max_new_tokens=cfg.max_new_tokens, answer_tokens=cfg.answer_tokens, batch_size=cfg.batch_size, layout=layout, ranks=ranks)
     p, i, step = list(state.prompt), state.position, state.step
     cur = _score(state.current)
     if cur.prompt != p:  # not carried over: reason under the current prompt, with the last chains as drafts
@@ -221,7 +223,8 @@ def step_stages(
     # 2. gradient over reasoning (eq. 7), and the top-mu by -dL/de (Algorithm 1 line 14)
     t = time.perf_counter()
     rs = cur.reasoning if cfg.use_reasoning else [[] for _ in exs]
-    g = one_hot_gradient(model, tok, task, exs, p, rs, i, cands, **loss_kw, batch_size=cfg.grad_batch_size, layout=layout)
+    g = one_hot_gradient(model, tok, task, exs, p, rs, i, cands, **loss_kw, batch_size=cfg.grad_batch_size, layout=layout,
+                         ranks=ranks)
     neg, sel = [round(-x, 6) for x in g.grad.tolist()], top_mu(g.grad, cands, cfg.mu)
     times['gradient'] = time.perf_counter() - t
     held = time.perf_counter(); yield 'gradient', dict(gradient=g, neg_grad=neg, selected=sel)
@@ -272,9 +275,10 @@ def greater_step(
     model, tok, task:Task, cfg:GreaterConfig, state:State,
     allowed:torch.Tensor, # from `allowed_tokens`
     layout:ChatLayout|None=None,
+    ranks:Ranks|None=None, # data parallel over the examples (appendix a6)
 ) -> dict:
     "Optimize position `state.position` (Algorithm 1, lines 6–19); updates `state` and returns the step record."
-    for stage, info in step_stages(model, tok, task, cfg, state, allowed, layout): pass
+    for stage, info in step_stages(model, tok, task, cfg, state, allowed, layout, ranks): pass
     return info
 
 # %% ../nbs/09_optimizer.ipynb #78049e1d
@@ -505,11 +509,12 @@ class GreaterResult:
     history: list[dict] = field(repr=False)  # the step records
     log_path: Path|None = None
 
-def _init_state(model, tok, task, cfg, layout) -> State:
+def _init_state(model, tok, task, cfg, layout, ranks=None) -> State:
     p = prompt_ids_of(tok, cfg.init_prompt)
     if len(p) <= cfg.frozen_prefix: raise ValueError(f"init_prompt has {len(p)} tokens; at least {cfg.frozen_prefix + 1} needed")
     cur = score_prompts(model, tok, task, train_examples(task, cfg), [p], cfg.lam, cfg.fluency, cfg.ce_temperature,
-                        max_new_tokens=cfg.max_new_tokens, answer_tokens=cfg.answer_tokens, batch_size=cfg.batch_size, layout=layout)[0]
+                        max_new_tokens=cfg.max_new_tokens, answer_tokens=cfg.answer_tokens, batch_size=cfg.batch_size, layout=layout,
+                        ranks=ranks)[0]
     obj = cur.objective(cfg.selection, cfg.lam)
     return State(0, p, cfg.frozen_prefix, len(p), _score_dict(cur), p, obj, obj, p, parts(cur, cfg.lam), parts(cur, cfg.lam))
 
@@ -523,33 +528,41 @@ def optimize(
     callback=None, # called as `callback(record, state)` after every step
     model_name:str='embedded', # recorded in the log
 ) -> GreaterResult:
-    "Run GReaTer (Algorithm 1) on `task`'s training split; returns the best prompt."
+    "Run GReaTer (Algorithm 1) on `task`'s training split; returns the best prompt. Under `torchrun`, every process runs it on its share of the examples (appendix a6)."
     task = load_task(task) if isinstance(task, str) else task
     cfg = cfg or GreaterConfig()
     if not isinstance(cfg, GreaterConfig): raise ValueError(f"cfg must be a GreaterConfig, got {type(cfg).__name__}")
     if resume and not log_path: raise ValueError('resume=True needs log_path: the run log to continue')
     train_examples(task, cfg)  # fails now if n_train is too large
     log = Path(log_path) if log_path else None
-    if log: check_log_path(log, resume)  # before the lock, so a bad path gets its own line
-    with run_lock(log) if log else contextlib.nullcontext():
-        state, lines = open_run(log, cfg, task, resume, model_name) if log else (None, [])
+    ranks = from_env(model.device)  # under torchrun: data parallel over the examples (appendix a6); else None
+    check_shares(ranks, cfg.n_train)
+    writer = log if ranks is None or ranks.main else None  # rank 0 alone touches the run log
+    with contextlib.ExitStack() as held:
+        def opened():
+            if not writer: return None, []
+            check_log_path(log, resume)  # before the lock, so a bad path gets its own line
+            held.enter_context(run_lock(log))
+            return open_run(log, cfg, task, resume, model_name)
+        state, lines = ranks.from_rank0(opened) if ranks else opened()  # read by rank 0, the same state on every rank
         layout = ChatLayout(tok)
         allowed = allowed_tokens(tok, model.get_input_embeddings().weight.shape[0], cfg.token_filter)
         if state is None:
-            state = _init_state(model, tok, task, cfg, layout)
+            state = _init_state(model, tok, task, cfg, layout, ranks)
             lines = [dict(type='config', task=task.name, model=model_name, config=asdict(cfg), init_prompt_ids=state.prompt,
                           init_objective=state.init_objective, init_parts=state.init_parts)]
-            if log:
+            if writer:
                 with _no_interrupt():
                     atomic_write(log, json.dumps(lines[0]) + '\n')
                     atomic_write(_state_path(log), json.dumps(asdict(state)))
         history = lines[1:]
-        bar = tqdm(total=cfg.steps, initial=state.step, desc=f'GReaTer {task.name}', disable=not progress, dynamic_ncols=True)
+        bar = tqdm(total=cfg.steps, initial=state.step, desc=f'GReaTer {task.name}', disable=not progress or (ranks is not None and not ranks.main), dynamic_ncols=True)
         try:
             while state.step < cfg.steps and not state.stopped:
-                rec = greater_step(model, tok, task, cfg, state, allowed, layout)
+                exit_for_test(ranks, state.step + 1)  # test hook (appendix a6): a rank that crashes
+                rec = greater_step(model, tok, task, cfg, state, allowed, layout, ranks)
                 history.append(rec)
-                if log:
+                if writer:
                     with _no_interrupt():  # the step's line, then its state: both or neither
                         _append_line(log, rec)
                         atomic_write(_state_path(log), json.dumps(asdict(state)))

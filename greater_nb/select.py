@@ -14,6 +14,7 @@ from .models import ChatLayout
 from .evaluate import rollout
 from .reason import build_row, collate, hidden_states
 from .loss import fluency_term, greater_loss
+from .distributed import Ranks, reduce_scores
 
 # %% auto #0
 __all__ = ['top_mu', 'Score', 'score_prompts', 'choose']
@@ -57,10 +58,12 @@ def score_prompts(
     max_new_tokens:int=256, answer_tokens:int=8, # generation limits
     batch_size:int=8, # rows per forward pass, across prompts
     layout:ChatLayout|None=None,
+    ranks:Ranks|None=None, # data parallel (appendix a6): score this rank's block of `examples`, combine over the ranks
 ) -> list[Score]:
     "Score each prompt on `examples` (Algorithm 1 line 15)."
     if not fresh_reasoning and (reasonings is None or len(reasonings) != len(examples)):
         raise ValueError('fresh_reasoning=False needs one reasoning per example in `reasonings`')
+    if ranks: examples, reasonings = ranks.split(examples), ranks.split(reasonings) if reasonings else reasonings
     pairs = [(p, ex) for p in prompts for ex in examples]
     ce, pn, ok, rs = [], [], [], []
     for s in range(0, len(pairs), batch_size):
@@ -80,6 +83,7 @@ def score_prompts(
             rs += [reasonings[k] for k in idx]
     ce, pn, n = torch.cat(ce), torch.cat(pn), len(examples)
     flu = fluency_term(pn, fluency)
+    if ranks: return reduce_scores(ranks, prompts, ce, flu, pn, ok, rs, lam)
     def one(j, p):
         c, f = ce[j*n:(j+1)*n].mean().item(), flu[j*n:(j+1)*n].mean().item()
         return Score(p, c + lam * f, c, f, 1 - sum(ok[j*n:(j+1)*n]) / n, _mean(pn[j*n:(j+1)*n]), rs[j*n:(j+1)*n])

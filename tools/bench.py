@@ -4,6 +4,7 @@ Each configuration runs in its own process (for an honest peak RSS). Results go 
 table on stdout. Usage:
     python tools/bench.py                 # the default matrix (fp32 and bf16; paper-faithful and toolkit-like steps)
     python tools/bench.py --steps 3 --dtypes bfloat16 --modes paper
+    python tools/bench.py --distributed   # the same run in 1 process and under torchrun with 2 (gloo): results/bench/distributed.json
 """
 import argparse, json, os, resource, subprocess, sys, time
 from pathlib import Path
@@ -37,6 +38,53 @@ def one(dtype:str, mode:str, steps:int, n_train:int, tokens:int, task:str, grad_
                 stages=stages, chains_batched_s=batched, chain_tokens=sum(map(len, ro.reasoning)),
                 peak_rss_gib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, torch_threads=torch.get_num_threads())
 
+DIST_CFG = dict(task='web_of_lies', steps=2, n_train=4, max_new_tokens=24, k=5, q=2, mu=3, seed=0)
+
+def one_dist(log:str) -> dict|None:
+    "Under torchrun or alone: run `DIST_CFG` in float32 with a run log; rank 0 returns its timings (other ranks None)."
+    t0 = time.perf_counter()
+    import torch
+    from greater_nb.models import load_model
+    from greater_nb.optimizer import GreaterConfig, optimize
+    from greater_nb.distributed import is_main, world_size
+    model, tok = load_model(dtype='float32', device='cpu')
+    c = dict(DIST_CFG); task = c.pop('task')
+    t = time.perf_counter()
+    res = optimize(model, tok, task, GreaterConfig(**c, early_stop=False), log_path=log, progress=False)
+    run_s = time.perf_counter() - t
+    if not is_main(): return None
+    return dict(processes=world_size(), optimize_s=run_s, wall_s=time.perf_counter() - t0, torch_threads=torch.get_num_threads(),
+                s_per_step=sum(r['times']['total'] for r in res.history) / len(res.history),
+                stages={k: sum(r['times'][k] for r in res.history) / len(res.history) for k in ('reasoning', 'proposal', 'gradient', 'candidates')})
+
+def distributed():
+    "The same run in one process and in two (torchrun, gloo): wall time, and whether the step records agree."
+    import tempfile
+    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONPATH': str(ROOT)}
+    load, runs, recs = os.getloadavg(), [], []
+    with tempfile.TemporaryDirectory() as d:
+        for n in (1, 2):
+            log = Path(d)/f'run{n}.jsonl'
+            launch = [] if n == 1 else ['-m', 'torch.distributed.run', '--standalone', '--nproc-per-node', str(n)]
+            cmd = [sys.executable, *launch, __file__, *([] if n == 1 else ['--']), '--one-dist', str(log)]
+            t = time.perf_counter()
+            out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env)
+            if out.returncode: sys.exit(f'bench --distributed ({n} processes) failed:\n{out.stderr[-3000:]}')
+            r = json.loads([l for l in out.stdout.splitlines() if l.startswith('{')][-1])
+            r['launch_s'] = time.perf_counter() - t  # the whole command, torchrun and model loading included
+            runs.append(r); recs.append([json.loads(l) for l in log.read_text().splitlines()])
+            print(f"{n} process(es): {r['optimize_s']:.1f} s optimize, {r['s_per_step']:.1f} s/step, {r['launch_s']:.1f} s whole command", flush=True)
+    keys = ('candidates', 'selected', 'chosen', 'prompt_ids')
+    same = [[r.get(k) for k in keys] for r in recs[0][1:]] == [[r.get(k) for k in keys] for r in recs[1][1:]]
+    res = dict(machine=os.uname().machine, cpus=os.cpu_count(), date=time.strftime('%Y-%m-%d'), dtype='float32', backend='gloo',
+               torch_threads_per_process=1, load_before=[round(x, 2) for x in load], load_after=[round(x, 2) for x in os.getloadavg()],
+               note=f'other work was running on the machine (load average {load[0]:.1f} before the runs)', config=DIST_CFG,
+               runs=runs, speedup=runs[0]['optimize_s'] / runs[1]['optimize_s'], same_records=same)
+    out = ROOT/'results'/'bench'/'distributed.json'
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(res, indent=1) + '\n')
+    print(f"speed-up {res['speedup']:.2f}x, same choices: {same}; wrote {out}")
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--dtypes', nargs='+', default=['float32', 'bfloat16'])
@@ -47,7 +95,14 @@ def main():
     ap.add_argument('--task', default='web_of_lies')
     ap.add_argument('--grad-batch-size', type=int, default=1, help='rows per gradient pass (1 keeps peak memory lowest)')
     ap.add_argument('--one', default=None, help=argparse.SUPPRESS)
+    ap.add_argument('--distributed', action='store_true', help='1 process against 2 under torchrun (gloo): results/bench/distributed.json')
+    ap.add_argument('--one-dist', default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.one_dist:
+        r = one_dist(a.one_dist)
+        if r: print(json.dumps(r))
+        return
+    if a.distributed: return distributed()
     if a.one:
         dtype, mode = a.one.split(':')
         print(json.dumps(one(dtype, mode, a.steps, a.n_train, a.tokens, a.task, a.grad_batch_size)))
