@@ -14,6 +14,7 @@ from .models import ChatLayout
 from .onehot import candidate_embeddings, one_hot, splice_embeddings
 from .reason import build_row, collate, hidden_states
 from .loss import greater_loss
+from .prefix import PrefixCache
 
 # %% auto #0
 __all__ = ['Gradient', 'one_hot_gradient']
@@ -36,6 +37,7 @@ def one_hot_gradient(
     lam:float=0.2, fluency:str='exp', ce_temperature:float=1.0, # the loss (notebook 06)
     batch_size:int=4, # rows per forward/backward pass
     layout:ChatLayout|None=None,
+    prefix_cache:PrefixCache|None=None, # start each row from its question's cached prefix (appendix a7)
 ) -> Gradient:
     "∂L/∂ε over `cands` at position `i`, the loss summed over `examples` (eq. 7)."
     E = candidate_embeddings(model, cands)
@@ -44,9 +46,10 @@ def one_hot_gradient(
     with torch.enable_grad():
         for s in range(0, len(examples), batch_size):
             rows = [build_row(tok, task, ex, prompt, r, layout) for ex, r in zip(examples[s:s+batch_size], reasonings[s:s+batch_size])]
-            b = collate(rows, tok.pad_token_id, model.device)
+            pre = prefix_cache.select([ex.question for ex in examples[s:s+batch_size]]) if prefix_cache is not None else None
+            b = collate(rows if pre is None else pre.tails(rows), tok.pad_token_id, model.device)
             emb = splice_embeddings(model, b.ids, b.prompt_start + i, eps, E)
-            parts = greater_loss(model, b, hidden_states(model, b, emb), lam, fluency, ce_temperature)
+            parts = greater_loss(model, b, hidden_states(model, b, emb, pre), lam, fluency, ce_temperature)
             parts.loss.sum().backward()
             losses.append(parts.loss.detach()); ces.append(parts.ce.detach()); correct.append(parts.correct)
     cat = lambda xs: torch.cat(xs).float().cpu()
