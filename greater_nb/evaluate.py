@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 from .data import Task, Example, load_task
 from .models import ChatLayout, pad, pad_left, right_pad, positions
 from .steppers import cache_kw, output_logits, sliding_window, window_masks
+from .prefix import Prefix, PrefixCache
 from .steppers import HFStepper, LeanStepper, stepper, verify_drafts
 
 # %% auto #0
@@ -56,7 +57,7 @@ def _pick(logits:torch.Tensor, temperature:float, generator:torch.Generator|None
 @torch.no_grad()
 def decode_reasoning(
     model, tok,
-    inputs:list[list[int]], # token ids of each row (prefix, prompt, suffix)
+    inputs:list[list[int]], # token ids of each row (prefix, prompt, suffix; only what follows `prefix` when it is given)
     max_new_tokens:int=256, # longest reasoning; 0 skips reasoning altogether (the no-reasoning ablation)
     keep:int=1, # input columns whose logits to keep (see above)
     temperature:float=0., # 0: greedy
@@ -64,18 +65,21 @@ def decode_reasoning(
     reserve:int=64, # cache columns to keep free for the extraction
     impl:str='auto', # 'auto', 'lean' or 'hf' (see `stepper`)
     drafts:list[list[int]]|None=None, # a guess of each row's reasoning (greedy only; see above)
+    prefix:Prefix|None=None, # cached keys/values of the rows' first tokens (appendix a7)
 ) -> Decoded:
     "Prefill `inputs` and decode a reasoning chain per row into a KV cache."
     dev, B = model.device, len(inputs)
     ids, mask = pad_left(inputs, tok.pad_token_id, dev)
     drafts = [list(d[:max_new_tokens]) for d in drafts] if drafts and temperature <= 0 and max_new_tokens > 0 else None
     W = max(map(len, drafts)) if drafts else 0
-    step = stepper(model, B, ids.shape[1] + W + max_new_tokens + reserve, impl)
+    P = 0 if prefix is None else prefix.mask.shape[1]
+    step = stepper(model, B, P + ids.shape[1] + W + max_new_tokens + reserve, impl)
+    if prefix is not None: step.load(prefix.keys, prefix.values); mask = torch.cat([prefix.mask, mask], 1)
     stop = torch.tensor(eos_ids(model, tok), device=dev)
     if W:  # the prefill also verifies the drafts: each row starts after its longest correct prefix (appendix a2)
         prefill, mask, accepted, nxt = verify_drafts(model, step, ids, mask, drafts, keep, stop, tok.pad_token_id)
     else:
-        prefill, accepted = step(ids, mask, positions(mask), keep), [[] for _ in range(B)]
+        prefill, accepted = step(ids, mask, positions(mask)[:, P:], keep), [[] for _ in range(B)]
         nxt = _pick(prefill[:, -1], temperature, generator) if max_new_tokens else None
     count = torch.tensor([len(a) for a in accepted], device=dev)  # reasoning tokens per row so far
     alive = torch.ones(B, dtype=torch.bool, device=dev)
@@ -188,16 +192,18 @@ def rollout(
     ce_temperature:float=1., # see `extract`
     impl:str='auto', # incremental-forward implementation (see `stepper`)
     drafts:list[list[int]]|None=None, # guessed reasoning per row, verified exactly (see `decode_reasoning`)
+    prefix_cache:PrefixCache|None=None, # start every row from its question's cached prefix (appendix a7)
 ) -> Rollout:
     "Reason, extract and score one batch of `examples`, each under its own prompt."
     layout = layout or ChatLayout(tok)
     enc = [layout.encode(ex.question, p) for ex, p in zip(examples, prompts)]
-    inputs = [ids for ids, _ in enc]
-    n_suffix = len(inputs[0]) - enc[0][1] - len(prompts[0])  # the suffix is the same text for every row
+    n_suffix = len(enc[0][0]) - enc[0][1] - len(prompts[0])  # the suffix is the same text for every row
+    pre = prefix_cache.select([ex.question for ex in examples]) if prefix_cache is not None and all(prompts) else None
+    inputs = [ids if pre is None else pre.strip(j, ids) for j, (ids, _) in enumerate(enc)]
     keep = max(len(p) for p in prompts) + n_suffix + 1
     e_ids, t_ids = extractor_ids(tok, task), [target_ids(tok, task, ex) for ex in examples]
     dec = decode_reasoning(model, tok, inputs, max_new_tokens, keep=keep, temperature=temperature, generator=generator,
-                           reserve=1 + len(e_ids) + max(map(len, t_ids)) + answer_tokens, impl=impl, drafts=drafts)
+                           reserve=1 + len(e_ids) + max(map(len, t_ids)) + answer_tokens, impl=impl, drafts=drafts, prefix=pre)
     prompt_nll = torch.full((len(examples),), float('nan'))
     for r, p in enumerate(prompts):  # left padding aligns every row's suffix in the last columns
         if not p: continue

@@ -15,6 +15,7 @@ from .onehot import candidate_embeddings, one_hot, splice_embeddings
 from .reason import build_row, collate, hidden_states
 from .loss import greater_loss
 from .distributed import Ranks, reduce_gradient
+from .prefix import PrefixCache
 
 # %% auto #0
 __all__ = ['Gradient', 'one_hot_gradient']
@@ -38,6 +39,7 @@ def one_hot_gradient(
     batch_size:int=4, # rows per forward/backward pass
     layout:ChatLayout|None=None,
     ranks:Ranks|None=None, # data parallel (appendix a6): this rank's block of `examples`, ∂L/∂ε summed over the ranks
+    prefix_cache:PrefixCache|None=None, # start each row from its question's cached prefix (appendix a7)
 ) -> Gradient:
     "∂L/∂ε over `cands` at position `i`, the loss summed over `examples` (eq. 7)."
     if ranks: examples, reasonings = ranks.split(examples), ranks.split(reasonings)
@@ -47,9 +49,10 @@ def one_hot_gradient(
     with torch.enable_grad():
         for s in range(0, len(examples), batch_size):
             rows = [build_row(tok, task, ex, prompt, r, layout) for ex, r in zip(examples[s:s+batch_size], reasonings[s:s+batch_size])]
-            b = collate(rows, tok.pad_token_id, model.device)
+            pre = prefix_cache.select([ex.question for ex in examples[s:s+batch_size]]) if prefix_cache is not None else None
+            b = collate(rows if pre is None else pre.tails(rows), tok.pad_token_id, model.device)
             emb = splice_embeddings(model, b.ids, b.prompt_start + i, eps, E)
-            parts = greater_loss(model, b, hidden_states(model, b, emb), lam, fluency, ce_temperature)
+            parts = greater_loss(model, b, hidden_states(model, b, emb, pre), lam, fluency, ce_temperature)
             parts.loss.sum().backward()
             losses.append(parts.loss.detach()); ces.append(parts.ce.detach()); correct.append(parts.correct)
     cat = lambda xs: torch.cat(xs).float().cpu()

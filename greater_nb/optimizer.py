@@ -22,6 +22,7 @@ from .models import ChatLayout
 from .evaluate import prompt_ids_of, check_int, check_number
 from .propose import allowed_tokens, propose_candidates
 from .gradient import one_hot_gradient
+from .prefix import prefix_cache
 from .select import Score, score_prompts, top_mu, choose
 from .distributed import Ranks, from_env, check_shares, exit_for_test
 
@@ -67,6 +68,7 @@ class GreaterConfig:
     frozen_prefix: int = 0            # leading prompt tokens never optimized (authors: the word "Use")
     force_ending: bool = False        # authors: an ending token among the μ in the prompt's second half is taken at once
     early_stop: bool = True           # stop when a full sweep changes nothing
+    prefix_cache: bool = True         # reuse each question's keys/values before the prompt (exact; appendix a7)
 
     def __post_init__(self): _check_config(self)  # below: every field's type and range
 
@@ -204,6 +206,8 @@ def step_stages(
     exs, times, idle, t0 = train_examples(task, cfg), {}, 0., time.perf_counter()
     loss_kw = dict(lam=cfg.lam, fluency=cfg.fluency, ce_temperature=cfg.ce_temperature)
     gen_kw = dict(max_new_tokens=cfg.max_new_tokens, answer_tokens=cfg.answer_tokens, batch_size=cfg.batch_size, layout=layout, ranks=ranks)
+    pc = prefix_cache(model, tok, layout, tuple(e.question for e in exs)) if cfg.prefix_cache else None
+    gen_kw['prefix_cache'] = pc
     p, i, step = list(state.prompt), state.position, state.step
     cur = _score(state.current)
     if cur.prompt != p:  # not carried over: reason under the current prompt, with the last chains as drafts
@@ -215,7 +219,7 @@ def step_stages(
     t = time.perf_counter()
     rng = random.Random(f'{cfg.seed}:{step}')
     cands = propose_candidates(model, tok, [e.question for e in exs], p, i, cfg.k, cfg.q, allowed, rng,
-                               cfg.candidates, cfg.min_candidates, cfg.n_intersections, layout)
+                               cfg.candidates, cfg.min_candidates, cfg.n_intersections, layout, pc)
     times['proposal'] = time.perf_counter() - t
     ctext = [tok.decode([c]) for c in cands]
     held = time.perf_counter(); yield 'proposal', dict(candidates=cands, candidate_text=ctext)
@@ -224,7 +228,7 @@ def step_stages(
     t = time.perf_counter()
     rs = cur.reasoning if cfg.use_reasoning else [[] for _ in exs]
     g = one_hot_gradient(model, tok, task, exs, p, rs, i, cands, **loss_kw, batch_size=cfg.grad_batch_size, layout=layout,
-                         ranks=ranks)
+                         ranks=ranks, prefix_cache=pc)
     neg, sel = [round(-x, 6) for x in g.grad.tolist()], top_mu(g.grad, cands, cfg.mu)
     times['gradient'] = time.perf_counter() - t
     held = time.perf_counter(); yield 'gradient', dict(gradient=g, neg_grad=neg, selected=sel)
@@ -443,6 +447,9 @@ def resume_config(log:str|Path, **overrides) -> GreaterConfig:
     return GreaterConfig(**{**head['config'], **overrides})
 
 # %% ../nbs/09_optimizer.ipynb #09b00014
+_EXACT_OPTIONS = ('prefix_cache',)  # exact speed options: a run resumes with them switched, or from a log older than them
+_NOT_COMPARED = ('steps',) + _EXACT_OPTIONS
+
 def open_run(
     log:str|Path, cfg:GreaterConfig, task:Task,
     resume:bool=False, # read the run back (else: check that a new one can start)
@@ -458,7 +465,7 @@ def open_run(
     head, records = lines[0], lines[1:]
     old, new = head['config'], asdict(cfg)
     if head.get('task') != task.name: raise ValueError(f"cannot resume {log}: it was run with a different task ({head.get('task')})")
-    diff = [k for k in new if k != 'steps' and old.get(k) != new[k]]
+    diff = [k for k in new if k not in _NOT_COMPARED and old.get(k) != new[k]]
     if diff: raise ValueError(f"cannot resume {log}: it was run with a different config ({', '.join(diff)})")
     if model_name is not None and head.get('model', model_name) != model_name:
         raise ValueError(f"cannot resume {log}: it was run with model {head['model']!r}, not {model_name!r}")
@@ -512,9 +519,10 @@ class GreaterResult:
 def _init_state(model, tok, task, cfg, layout, ranks=None) -> State:
     p = prompt_ids_of(tok, cfg.init_prompt)
     if len(p) <= cfg.frozen_prefix: raise ValueError(f"init_prompt has {len(p)} tokens; at least {cfg.frozen_prefix + 1} needed")
-    cur = score_prompts(model, tok, task, train_examples(task, cfg), [p], cfg.lam, cfg.fluency, cfg.ce_temperature,
-                        max_new_tokens=cfg.max_new_tokens, answer_tokens=cfg.answer_tokens, batch_size=cfg.batch_size, layout=layout,
-                        ranks=ranks)[0]
+    exs = train_examples(task, cfg)
+    pc = prefix_cache(model, tok, layout, tuple(e.question for e in exs)) if cfg.prefix_cache else None
+    cur = score_prompts(model, tok, task, exs, [p], cfg.lam, cfg.fluency, cfg.ce_temperature, max_new_tokens=cfg.max_new_tokens,
+                        answer_tokens=cfg.answer_tokens, batch_size=cfg.batch_size, layout=layout, ranks=ranks, prefix_cache=pc)[0]
     obj = cur.objective(cfg.selection, cfg.lam)
     return State(0, p, cfg.frozen_prefix, len(p), _score_dict(cur), p, obj, obj, p, parts(cur, cfg.lam), parts(cur, cfg.lam))
 

@@ -11,6 +11,7 @@ import torch
 
 from .models import ChatLayout
 from .evaluate import pad_left, positions
+from .prefix import PrefixCache
 
 # %% auto #0
 __all__ = ['TOKEN_FILTERS', 'CANDIDATE_RULES', 'allowed_tokens', 'next_token_logprobs', 'topk_sets', 'rank_by_sum',
@@ -47,6 +48,7 @@ def next_token_logprobs(
     prompt:list[int], # current prompt token ids
     i:int, # position being optimized: condition on prompt[:i]
     layout:ChatLayout|None=None,
+    prefix_cache:PrefixCache|None=None, # start from each question's cached prefix (appendix a7)
 ) -> torch.Tensor:
     "Log-probabilities `[q, vocab]` of the token at prompt position `i` given each question and `prompt[:i]` (eq. 3)."
     layout = layout or ChatLayout(tok)
@@ -54,8 +56,11 @@ def next_token_logprobs(
     for q in questions:
         ids, start = layout.encode(q, prompt)
         rows.append(ids[:start + i])
+    pre = prefix_cache.select(questions) if prefix_cache is not None and prompt else None
+    if pre is not None: rows = [pre.strip(j, r) for j, r in enumerate(rows)]
     ids, mask = pad_left(rows, tok.pad_token_id, model.device)
-    logits = model(input_ids=ids, attention_mask=mask, position_ids=positions(mask), logits_to_keep=1).logits[:, -1]
+    kw = pre.forward_kw(model, mask) if pre is not None else dict(attention_mask=mask, position_ids=positions(mask))
+    logits = model(input_ids=ids, **kw, logits_to_keep=1).logits[:, -1]
     return torch.log_softmax(logits.float(), -1).cpu()
 
 # %% ../nbs/03_propose.ipynb #24c72dce
@@ -126,6 +131,7 @@ def propose_candidates(
     min_candidates:int=3, # fallback size for 'intersection'
     n_sets:int=6, # intersections for 'union_of_intersections'
     layout:ChatLayout|None=None,
+    prefix_cache:PrefixCache|None=None, # see `next_token_logprobs`
 ) -> list[int]:
     "Candidate tokens for prompt position `i` (eqs. 3–4, or the authors' variant)."
     if rule not in CANDIDATE_RULES: raise ValueError(f"unknown candidate rule {rule!r}; use one of {CANDIDATE_RULES}")
@@ -134,6 +140,6 @@ def propose_candidates(
     current = prompt[i] if i < len(prompt) else tok.eos_token_id
     if rule == 'intersection':
         sample = rng.sample(questions, min(q, len(questions)))
-        return intersect_candidates(next_token_logprobs(model, tok, sample, prompt, i, layout), k, current, allowed, min_candidates)
-    lp = next_token_logprobs(model, tok, questions, prompt, i, layout)
+        return intersect_candidates(next_token_logprobs(model, tok, sample, prompt, i, layout, prefix_cache), k, current, allowed, min_candidates)
+    lp = next_token_logprobs(model, tok, questions, prompt, i, layout, prefix_cache)
     return union_of_intersections(lp, k, q, n_sets, current, allowed, rng)

@@ -11,6 +11,7 @@ import torch
 
 from .data import Task, Example
 from .models import ChatLayout
+from .prefix import Prefix
 from .evaluate import extractor_ids, target_ids, right_pad, positions, output_logits
 
 # %% auto #0
@@ -62,11 +63,17 @@ def collate(rows:list[Row], pad_id:int, device=None) -> Batch:
     return Batch(ids, mask, t([r.prompt_start for r in rows]), pid, pmask, t([r.target_start for r in rows]), tid, tmask)
 
 # %% ../nbs/05_reason.ipynb #113b5fd8
-def hidden_states(model, batch:Batch, inputs_embeds:torch.Tensor|None=None) -> torch.Tensor:
+def hidden_states(
+    model, batch:Batch,
+    inputs_embeds:torch.Tensor|None=None, # used instead of `batch.ids` when given
+    prefix:Prefix|None=None, # the cached first tokens of the rows; `batch` then holds what follows them (appendix a7)
+) -> torch.Tensor:
     "Last hidden states `[B, L, d]` of the decoder for `batch` (token ids, or `inputs_embeds` when given)."
     kw = dict(inputs_embeds=inputs_embeds) if inputs_embeds is not None else dict(input_ids=batch.ids)
     base = getattr(model, model.base_model_prefix)
-    return base(attention_mask=batch.mask, position_ids=positions(batch.mask), use_cache=False, **kw).last_hidden_state
+    if prefix is not None: kw.update(prefix.forward_kw(base, batch.mask))
+    else: kw.update(attention_mask=batch.mask, position_ids=positions(batch.mask), use_cache=False)
+    return base(**kw).last_hidden_state
 
 def logits_at(model, hidden:torch.Tensor, start:torch.Tensor, width:int) -> torch.Tensor:
     "Logits `[B, width, vocab]` predicting the tokens at columns `start[b] + j` (read from column `start[b] + j - 1`)."

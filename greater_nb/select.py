@@ -15,6 +15,7 @@ from .evaluate import rollout
 from .reason import build_row, collate, hidden_states
 from .loss import fluency_term, greater_loss
 from .distributed import Ranks, reduce_scores
+from .prefix import PrefixCache
 
 # %% auto #0
 __all__ = ['top_mu', 'Score', 'score_prompts', 'choose']
@@ -59,6 +60,7 @@ def score_prompts(
     batch_size:int=8, # rows per forward pass, across prompts
     layout:ChatLayout|None=None,
     ranks:Ranks|None=None, # data parallel (appendix a6): score this rank's block of `examples`, combine over the ranks
+    prefix_cache:PrefixCache|None=None, # start each row from its question's cached prefix (appendix a7)
 ) -> list[Score]:
     "Score each prompt on `examples` (Algorithm 1 line 15)."
     if not fresh_reasoning and (reasonings is None or len(reasonings) != len(examples)):
@@ -72,13 +74,14 @@ def score_prompts(
         if fresh_reasoning:
             drafts = [reasonings[k] for k in idx] if reasonings else None
             ro = rollout(model, tok, task, [ex for _, ex in chunk], [p for p, _ in chunk], max_new_tokens, answer_tokens,
-                         layout=layout, ce_temperature=ce_temperature, drafts=drafts)
+                         layout=layout, ce_temperature=ce_temperature, drafts=drafts, prefix_cache=prefix_cache)
             ce.append(ro.gold_nll); pn.append(ro.prompt_nll); rs += ro.reasoning
             ok += [task.score(task.parse(tok.decode(a, skip_special_tokens=True)), ex.answer) for a, (_, ex) in zip(ro.answer_ids, chunk)]
         else:
             rows = [build_row(tok, task, ex, p, reasonings[k], layout) for (p, ex), k in zip(chunk, idx)]
-            b = collate(rows, tok.pad_token_id, model.device)
-            with torch.no_grad(): parts = greater_loss(model, b, hidden_states(model, b), lam, fluency, ce_temperature)
+            pre = prefix_cache.select([ex.question for _, ex in chunk]) if prefix_cache is not None and all(p for p, _ in chunk) else None
+            b = collate(rows if pre is None else pre.tails(rows), tok.pad_token_id, model.device)
+            with torch.no_grad(): parts = greater_loss(model, b, hidden_states(model, b, prefix=pre), lam, fluency, ce_temperature)
             ce.append(parts.ce.float().cpu()); pn.append(parts.prompt_nll.float().cpu()); ok += parts.correct.tolist()
             rs += [reasonings[k] for k in idx]
     ce, pn, n = torch.cat(ce), torch.cat(pn), len(examples)

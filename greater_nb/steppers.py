@@ -68,6 +68,10 @@ class HFStepper(_Stepper):
         base = getattr(self.model, self.model.base_model_prefix)
         am = mask if self.window is None else window_masks(self.model, mask, pos, self.window)
         return base(input_ids=ids, attention_mask=am, position_ids=pos, **self.kw).last_hidden_state[:, -keep:]
+    def load(self, keys:list[torch.Tensor], values:list[torch.Tensor]):
+        "Start from cached keys and values (per layer `[B, n_kv_heads, L, head_dim]`, appendix a7) instead of an empty cache."
+        self.cache = DynamicCache(list(zip(keys, values)))
+        self.kw = cache_kw(self.model, self.cache)
     def crop(self, n:int):
         "Drop every cached column from `n` on."
         extra = self.cache.get_seq_length() - n
@@ -137,6 +141,13 @@ def hidden(self:LeanStepper, ids:torch.Tensor, mask:torch.Tensor, pos:torch.Tens
     return base.norm(x[:, -keep:])
 
 @patch
+def load(self:LeanStepper, keys:list[torch.Tensor], values:list[torch.Tensor]):
+    "Start from cached keys and values (per layer `[B, n_kv_heads, L, head_dim]`, appendix a7): they fill the first `L` columns."
+    L = keys[0].shape[2]
+    for K, V, k, v in zip(self.K, self.V, keys, values): K[:, :, :L] = k; V[:, :, :L] = v
+    self.n = L
+
+@patch
 def crop(self:LeanStepper, n:int):
     "Drop every cached column from `n` on."
     self.n = min(self.n, n)
@@ -152,7 +163,7 @@ def stepper(model, batch:int, max_len:int, impl:str='auto'):
 # %% ../nbs/appendix/a2_steppers.ipynb #a2000028
 def verify_drafts(
     model, step, # the model, and a fresh stepper for it
-    ids:torch.Tensor, mask:torch.Tensor, # [B, L] left-padded inputs and their attention mask
+    ids:torch.Tensor, mask:torch.Tensor, # [B, L] left-padded inputs, and the attention mask over the cached columns and them
     drafts:list[list[int]], # a guess of each row's reasoning (an empty list: no guess)
     keep:int, # input columns whose logits to return
     stop:torch.Tensor, # token ids that end a chain
@@ -163,7 +174,7 @@ def verify_drafts(
     dids, dmask = right_pad([d or [pad_id] for d in drafts], pad_id, dev)
     dmask = dmask * torch.tensor([[len(d) > 0] for d in drafts], device=dev)
     full = torch.cat([mask, dmask], 1)
-    h = step.hidden(torch.cat([ids, dids], 1), full, positions(full), keep + W)
+    h = step.hidden(torch.cat([ids, dids], 1), full, positions(full)[:, full.shape[1] - ids.shape[1] - W:], keep + W)
     prefill = output_logits(model, h[:, :keep])
     # pred[:, j] is greedy's token at draft position j; argmax in chunks so the draft logits never all exist at once
     pred = torch.cat([output_logits(model, c).argmax(-1) for c in h[:, keep - 1:].split(16, 1)], 1)

@@ -5,13 +5,14 @@ table on stdout. Usage:
     python tools/bench.py                 # the default matrix (fp32 and bf16; paper-faithful and toolkit-like steps)
     python tools/bench.py --steps 3 --dtypes bfloat16 --modes paper
     python tools/bench.py --distributed   # the same run in 1 process and under torchrun with 2 (gloo): results/bench/distributed.json
+    python tools/bench.py --prefix-cache off on --out bench/prefix.json   # with and without the question-prefix cache
 """
 import argparse, json, os, resource, subprocess, sys, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-def one(dtype:str, mode:str, steps:int, n_train:int, tokens:int, task:str, grad_batch_size:int) -> dict:
+def one(dtype:str, mode:str, steps:int, n_train:int, tokens:int, task:str, grad_batch_size:int, prefix_cache:bool=True) -> dict:
     "Run `steps` optimizer steps in this process and measure them."
     import torch
     from greater_nb.models import load_model
@@ -20,7 +21,8 @@ def one(dtype:str, mode:str, steps:int, n_train:int, tokens:int, task:str, grad_
     from greater_nb.evaluate import rollout
     model, tok = load_model(dtype=dtype, device='cpu')
     cfg = GreaterConfig(steps=steps, n_train=n_train, max_new_tokens=tokens, fresh_reasoning=(mode == 'paper'),
-                        batch_size=16, grad_batch_size=grad_batch_size, early_stop=False)
+                        batch_size=16, grad_batch_size=grad_batch_size, early_stop=False,
+                        prefix_cache=prefix_cache)
     t = time.perf_counter()
     res = optimize(model, tok, task, cfg, progress=False)
     wall = time.perf_counter() - t
@@ -34,7 +36,7 @@ def one(dtype:str, mode:str, steps:int, n_train:int, tokens:int, task:str, grad_
     t = time.perf_counter()
     ro = rollout(model, tok, load_task(task), [e for _ in prompts for e in exs], [q for q in prompts for _ in exs], tokens)
     batched = time.perf_counter() - t
-    return dict(dtype=dtype, mode=mode, task=task, n_train=n_train, max_new_tokens=tokens, grad_batch_size=grad_batch_size, steps=len(h), s_per_step=stages['total'],
+    return dict(dtype=dtype, mode=mode, prefix_cache=prefix_cache, task=task, n_train=n_train, max_new_tokens=tokens, grad_batch_size=grad_batch_size, steps=len(h), s_per_step=stages['total'],
                 stages=stages, chains_batched_s=batched, chain_tokens=sum(map(len, ro.reasoning)),
                 peak_rss_gib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, torch_threads=torch.get_num_threads())
 
@@ -94,6 +96,8 @@ def main():
     ap.add_argument('--tokens', type=int, default=128)
     ap.add_argument('--task', default='web_of_lies')
     ap.add_argument('--grad-batch-size', type=int, default=1, help='rows per gradient pass (1 keeps peak memory lowest)')
+    ap.add_argument('--prefix-cache', nargs='+', default=['on'], choices=['on', 'off'], help='reuse the question prefix (both: on off)')
+    ap.add_argument('--out', default='bench/results.json')
     ap.add_argument('--one', default=None, help=argparse.SUPPRESS)
     ap.add_argument('--distributed', action='store_true', help='1 process against 2 under torchrun (gloo): results/bench/distributed.json')
     ap.add_argument('--one-dist', default=None, help=argparse.SUPPRESS)
@@ -104,22 +108,21 @@ def main():
         return
     if a.distributed: return distributed()
     if a.one:
-        dtype, mode = a.one.split(':')
-        print(json.dumps(one(dtype, mode, a.steps, a.n_train, a.tokens, a.task, a.grad_batch_size)))
+        dtype, mode, pc = a.one.split(':')
+        print(json.dumps(one(dtype, mode, a.steps, a.n_train, a.tokens, a.task, a.grad_batch_size, pc == 'on')))
         return
     results = []
-    for mode in a.modes:
-        for dtype in a.dtypes:
-            cmd = [sys.executable, __file__, '--one', f'{dtype}:{mode}', '--steps', str(a.steps), '--n-train', str(a.n_train),
-                   '--tokens', str(a.tokens), '--task', a.task, '--grad-batch-size', str(a.grad_batch_size)]
-            out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-            if out.returncode: sys.exit(f'bench {dtype}:{mode} failed:\n{out.stderr[-3000:]}')
-            r = json.loads(out.stdout.strip().splitlines()[-1]); results.append(r)
-            s = r['stages']
-            print(f"{mode:8s} {dtype:9s} {r['s_per_step']:6.2f} s/step  (reasoning {s['reasoning']:.2f}, proposal {s['proposal']:.2f}, "
-                  f"gradient {s['gradient']:.2f}, candidates {s['candidates']:.2f})  (1+mu) chains batched {r['chains_batched_s']:.2f}s "
-                  f"[{r['chain_tokens']} tokens]  peak RSS {r['peak_rss_gib']:.2f} GiB", flush=True)
-    out = ROOT/'bench'/'results.json'
+    for mode, dtype, pc in [(m, d, pc) for m in a.modes for d in a.dtypes for pc in a.prefix_cache]:
+        cmd = [sys.executable, __file__, '--one', f'{dtype}:{mode}:{pc}', '--steps', str(a.steps), '--n-train', str(a.n_train),
+               '--tokens', str(a.tokens), '--task', a.task, '--grad-batch-size', str(a.grad_batch_size)]
+        out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+        if out.returncode: sys.exit(f'bench {dtype}:{mode} failed:\n{out.stderr[-3000:]}')
+        r = json.loads(out.stdout.strip().splitlines()[-1]); results.append(r)
+        s = r['stages']
+        print(f"{mode:8s} {dtype:9s} prefix {pc:3s} {r['s_per_step']:6.2f} s/step  (reasoning {s['reasoning']:.2f}, proposal {s['proposal']:.2f}, "
+              f"gradient {s['gradient']:.2f}, candidates {s['candidates']:.2f})  (1+mu) chains batched {r['chains_batched_s']:.2f}s "
+              f"[{r['chain_tokens']} tokens]  peak RSS {r['peak_rss_gib']:.2f} GiB", flush=True)
+    out = ROOT/a.out
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(dict(machine=os.uname().machine, cpus=os.cpu_count(), date=time.strftime('%Y-%m-%d'), results=results), indent=1))
     print(f'wrote {out}')
