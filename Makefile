@@ -17,7 +17,7 @@ XDIST ?= -n auto --dist loadgroup
 TASK ?= word_problems
 RUN_ARGS ?= --steps 12 --n-train 6 --max-new-tokens 64 --dtype float32 --eval-split test
 
-.PHONY: setup run test test-fast bench nbs readme docs clean-venv
+.PHONY: setup run test test-slow bench nbs readme docs clean-venv
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ test: setup
 	$(BIN)/nbdev-clean
 	@git diff --quiet -- nbs || { echo "nbdev-clean changed nbs/: notebooks are not clean"; git diff --stat -- nbs; exit 1; }
 	$(BIN)/python -m pytest -p no:cacheprovider $(XDIST) $(PYTEST_ARGS)
+
+# Everything `make test` runs, plus the `#| slow` notebook cells and the tests marked slow (about an hour on 2 cores).
+test-slow:
+	GREATER_NB_SLOW=1 $(MAKE) test
 
 bench: setup
 	$(BIN)/python tools/bench.py $(BENCH_ARGS)
