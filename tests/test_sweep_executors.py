@@ -31,6 +31,7 @@ def test_dask_local_cluster(serial):
         check(client.get_executor(), serial)
         assert len(client.scheduler_info()['workers']) == 2
 
+@pytest.mark.slow  # the same Executor path as the Dask test above; runs in `make test-slow`
 def test_process_pool(serial):
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context('spawn')) as ex: check(ex, serial)
 

@@ -148,6 +148,7 @@ def test_run_viewer_in_jupyterlab(lab):
         browser.close()
     print(f'total {time.time() - t0:.1f}s; screenshot {SHOTS/"jupyterlab-run-viewer.png"}')
 
+@pytest.mark.slow  # a live optimization step in JupyterLab (about a minute); the RunViewer test above covers rendering
 def test_stepper_in_jupyterlab(lab):
     "Step clicked in the page: the stage in progress shows, the kernel answers meanwhile, the step's panels arrive."
     base, token, log = lab

@@ -244,7 +244,7 @@ def to_myst_nb(nb, rel:Path, src:Path, pages:dict[Path, Path]):
             if not code.strip() and not cell.get('outputs'): continue
             cell['source'] = code.rstrip('\n')
             # An empty Markdown display (`Markdown('')`) is saved as `[]`, which MyST-NB cannot render: drop it.
-            cell['outputs'] = [o for o in cell.get('outputs', []) if o.get('data', {}).get('text/markdown', 'x') not in ([], '')]
+            cell['outputs'] = [o for o in cell.get('outputs', []) if o.get('data', {}).get('text/markdown', 'x') not in (None, [], '')]
             cell.setdefault('metadata', {})['tags'] = sorted(tags)
             if 'show_doc' in code:
                 for o in cell.get('outputs', []):
