@@ -15,7 +15,7 @@ XDIST ?= -n auto --dist loadgroup
 # Defaults for `make run`: the configuration chosen on dev rows (nbs/ablations/06_baselines.ipynb checks it) at seed 0, float32,
 # with its held-out accuracy and CE before and after on all 100 test rows, paired intervals included.
 TASK ?= word_problems
-RUN_ARGS ?= --steps 12 --n-train 6 --max-new-tokens 64 --dtype float32 --eval-split test
+RUN_ARGS ?= --steps 12 --n-train 6 --max-new-tokens 64 --fluency mean_nll --dtype float32 --eval-split test
 
 .PHONY: setup run test test-slow bench nbs readme docs clean-venv
 

@@ -74,12 +74,13 @@ def combined_rows(names:list[str]|None=None, root=RESULTS) -> 'pd.DataFrame':
     return pd.concat([row_table(n, root).assign(study=n) for n in names], ignore_index=True)
 
 def choose_on_dev(task:str=MAIN_TASK, root=RESULTS, names:list[str]|None=None) -> 'pd.DataFrame':
-    "Every optimizing (study, variant) on `task`, ranked by the dev accuracy (then CE) of its optimized prompts."
+    "Every optimizing (study, variant) on `task` with all its seeds finished, ranked by the dev accuracy (then CE) of its optimized prompts."
     rows = combined_rows(names, root)
     dev = rows[(rows.task == task) & (rows.split == 'dev') & (rows.arm == 'best')]
     if dev.empty: raise ValueError(f'no dev evaluations of optimized prompts on {task!r} under {root}')
     g = dev.groupby(['study', 'variant'], sort=False)
     out = g.agg(dev_accuracy=('correct', 'mean'), dev_ce=('gold_loss', 'mean'), seeds=('seed', 'nunique')).reset_index()
+    out = out[[r.seeds == len(STUDIES[r.study].seeds) for r in out.itertuples()]]   # a variant with seeds missing is not ranked yet
     out = out.drop_duplicates(['variant', 'dev_accuracy', 'dev_ce'])   # the 'paper' variant appears in every study
     return out.sort_values(['dev_accuracy', 'dev_ce'], ascending=[False, True], ignore_index=True)
 
