@@ -86,10 +86,10 @@ def choose_on_dev(task:str=MAIN_TASK, root=RESULTS, names:list[str]|None=None) -
 
 # %% ../nbs/ablations/00_studies.ipynb #f262bb7e
 def tiny(study:Study, root:str) -> Study:
-    "`study` with a budget of seconds (1 step, 1 question, 8-token chains, 2 held-out rows, 1 seed) under `root`."
+    "`study` with a budget of seconds (its first task, 1 step, 1 question, 8-token chains, 2 held-out rows, 1 seed) under `root`."
     import dataclasses
     return dataclasses.replace(study, base={**study.base, 'steps': 1, 'n_train': 1, 'max_new_tokens': 8, 'k': 5, 'q': 1},
-                               seeds=study.seeds[:1], evals={s: 2 for s in study.evals}, root=root)
+                               tasks=study.tasks[:1], seeds=study.seeds[:1], evals={s: 2 for s in study.evals}, root=root)
 
 # %% ../nbs/ablations/00_studies.ipynb #1a9c0ab0
 def progress(study:Study, root=RESULTS) -> 'pd.DataFrame':

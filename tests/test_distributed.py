@@ -60,6 +60,7 @@ def test_two_processes_match_one(one, tmp_path):
     check_same(records(tmp_path/'run.jsonl'), one)
     assert sorted(p.name for p in tmp_path.iterdir()) == ['run.jsonl', 'run.jsonl.state.json']  # rank 0 wrote; no lock left
 
+@pytest.mark.slow  # two torchrun launches (about 45 s); runs in `make test-slow`
 def test_lost_rank_then_resume(one, tmp_path):
     r = cli(tmp_path, *TINY, '--log', 'run.jsonl', nproc=2, env={'GREATER_NB_TEST_EXIT': '1:2'})  # rank 1 dies as step 2 starts
     assert r.returncode != 0

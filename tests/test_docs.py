@@ -34,19 +34,19 @@ def _build(*args, timeout=900) -> float:
     subprocess.run([sys.executable, str(ROOT/'tools'/'build_docs.py'), *args], check=True, cwd=ROOT, timeout=timeout)
     return time.time() - t
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope='session')  # session: the docs tests share one worker (xdist_group) but may interleave with other files
 def site():
     secs = _build()
     print(f'\nmake docs: built {SITE.relative_to(ROOT)} in {secs:.0f}s')
     return SITE
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope='session')  # session: the docs tests share one worker (xdist_group) but may interleave with other files
 def fixture_site(tmp_path_factory):
     out = tmp_path_factory.mktemp('fixture')/'site'
     _build('--src', str(FIXTURE), '--out', str(out), '--no-api', '--title', 'Fixture site')
     return out
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope='session')  # session: the docs tests share one worker (xdist_group) but may interleave with other files
 def browser():
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
@@ -54,22 +54,22 @@ def browser():
         yield b
         b.close()
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope='session')  # session: the docs tests share one worker (xdist_group) but may interleave with other files
 def served(site):
     with Server(site) as url: yield url
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope='session')  # session: the docs tests share one worker (xdist_group) but may interleave with other files
 def fixture_served(fixture_site):
     with Server(fixture_site) as url: yield url
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope='session')  # session: the docs tests share one worker (xdist_group) but may interleave with other files
 def report(browser, served):
     t = time.time()
     rep = crawl(browser, served)
     print(f'\ncrawled {len(rep.pages)} pages of {SITE.relative_to(ROOT)} in {time.time() - t:.0f}s')
     return rep
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope='session')  # session: the docs tests share one worker (xdist_group) but may interleave with other files
 def fixture_report(browser, fixture_served): return crawl(browser, fixture_served)
 
 def _nbdev_page(rel:Path) -> set[str]:
