@@ -46,7 +46,7 @@ def fixture_site(tmp_path_factory):
     _build('--src', str(FIXTURE), '--out', str(out), '--no-api', '--title', 'Fixture site')
     return out
 
-@pytest.fixture(scope='session')  # session: the docs tests share one worker (xdist_group) but may interleave with other files
+@pytest.fixture(scope='module')  # module: one sync Playwright at a time per process (the widgets test starts its own)
 def browser():
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
@@ -62,14 +62,14 @@ def served(site):
 def fixture_served(fixture_site):
     with Server(fixture_site) as url: yield url
 
-@pytest.fixture(scope='session')  # session: the docs tests share one worker (xdist_group) but may interleave with other files
+@pytest.fixture(scope='module')  # module: one sync Playwright at a time per process (the widgets test starts its own)
 def report(browser, served):
     t = time.time()
     rep = crawl(browser, served)
     print(f'\ncrawled {len(rep.pages)} pages of {SITE.relative_to(ROOT)} in {time.time() - t:.0f}s')
     return rep
 
-@pytest.fixture(scope='session')  # session: the docs tests share one worker (xdist_group) but may interleave with other files
+@pytest.fixture(scope='module')  # module: one sync Playwright at a time per process (the widgets test starts its own)
 def fixture_report(browser, fixture_served): return crawl(browser, fixture_served)
 
 def _nbdev_page(rel:Path) -> set[str]:
