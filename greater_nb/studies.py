@@ -16,7 +16,8 @@ from .sweep import Study
 
 # %% auto #0
 __all__ = ['RESULTS', 'MAIN_TASK', 'BBH_TASK', 'BUDGET', 'EVALS', 'SEEDS', 'PAPER', 'SURVEY_TASKS', 'STUDIES', 'config_diff',
-           'published_prompt', 'combined_rows', 'choose_on_dev', 'tiny', 'progress', 'report']
+           'published_prompt', 'combined_rows', 'choose_on_dev', 'tiny', 'progress', 'finished_variants',
+           'verdict_lines', 'report']
 
 # %% ../nbs/ablations/00_studies.ipynb #4060d242
 RESULTS = _repo_root()/'results'   # the committed results of the full studies
@@ -104,12 +105,36 @@ def progress(study:Study, root=RESULTS) -> 'pd.DataFrame':
         out.append(dict(task=j.task, variant=j.variant, seed=j.seed, finished=j.result_path.exists(), steps_logged=steps))
     return pd.DataFrame(out)
 
+# %% ../nbs/ablations/00_studies.ipynb #24c8d361
+def finished_variants(study:Study, p:'pd.DataFrame', task:str) -> list[str]:
+    "The variants of `study` with every run on `task` finished (`p`: the study's `progress`)."
+    def done(v):
+        x = p[(p.task == task) & (p.variant == v)]
+        return len(x) > 0 and bool(x.finished.all())
+    return [v for v in study.variants if done(v)]
+
+def verdict_lines(study:Study, p:'pd.DataFrame', rows:'pd.DataFrame', task:str, split:str='test', reference:str|None='paper') -> list[str]:
+    "One Markdown line per paired comparison on `task`: each variant against its initial prompt and against `reference`."
+    from greater_nb.sweep import effects, paired, verdict
+    ok, out = finished_variants(study, p, task), []
+    for m in ('accuracy', 'CE'):
+        for v in study.variants:
+            if not p[(p.task == task) & (p.variant == v) & p.seed.notna()].size: continue   # a fixed prompt has no initial prompt
+            if v not in ok: out.append(f"- {task}, {v}: optimized vs initial prompt ({m}): not measured yet (runs missing).")
+            else: out.append(f"- {task}, {v}: " + verdict(effects(rows, task, split, m, variants=[v])[v], f'optimized vs initial prompt ({m})'))
+        if reference not in study.variants: continue
+        for v in [v for v in study.variants if v != reference]:
+            what = f'{v} vs {reference}, optimized prompts ({m})'
+            if v in ok and reference in ok: out.append(f"- {task}: " + verdict(paired(rows, task, split, (reference, 'best'), (v, 'best'), m), what))
+            else: out.append(f"- {task}: {what}: not measured yet (runs missing).")
+    return out
+
 # %% ../nbs/ablations/00_studies.ipynb #24c8d363
 def report(study:Study, root=RESULTS, split:str='test', reference:str|None='paper', plots:bool=True):
     "Show what the finished runs of `study` say; return `(table, rows, hist)` (empty tables when nothing has finished)."
     import pandas as pd
     from IPython.display import Markdown, display
-    from greater_nb.sweep import results_table, row_table, histories, summary, effects, paired, verdict, plot_study, sweep_time
+    from greater_nb.sweep import results_table, row_table, histories, summary, plot_study, sweep_time
     p = progress(study, root)
     done = p[p.finished]
     lines = [f"**{len(done)} of {len(p)} runs of `{study.name}` have finished** (float32, one thread per job)."]
@@ -126,21 +151,10 @@ def report(study:Study, root=RESULTS, split:str='test', reference:str|None='pape
     table, rows, hist = results_table(study.name, root), row_table(study.name, root), histories(study.name, root)
     if not (table.split == split).any(): return table, rows, hist
     display(summary(table, split))
-    complete = done.groupby(['task', 'variant'], sort=False).size().reindex(p.groupby(['task', 'variant'], sort=False).size().index, fill_value=0) \
-               == p.groupby(['task', 'variant'], sort=False).size()
     out = []
     for task in study.tasks:
-        ok = [v for v in study.variants if complete.get((task, v), False)]
+        ok = finished_variants(study, p, task)
         if plots and ok: plot_study(table[table.variant.isin(ok)], rows[rows.variant.isin(ok)], task, split)
-        for m in ('accuracy', 'CE'):
-            for v in study.variants:
-                if not p[(p.task == task) & (p.variant == v) & p.seed.notna()].size: continue   # a fixed prompt has no initial prompt
-                if v not in ok: out.append(f"- {task}, {v}: optimized vs initial prompt ({m}): not measured yet (runs missing).")
-                else: out.append(f"- {task}, {v}: " + verdict(effects(rows, task, split, m, variants=[v])[v], f'optimized vs initial prompt ({m})'))
-            if reference not in study.variants: continue
-            for v in [v for v in study.variants if v != reference]:
-                what = f'{v} vs {reference}, optimized prompts ({m})'
-                if v in ok and reference in ok: out.append(f"- {task}: " + verdict(paired(rows, task, split, (reference, 'best'), (v, 'best'), m), what))
-                else: out.append(f"- {task}: {what}: not measured yet (runs missing).")
+        out += verdict_lines(study, p, rows, task, split, reference)
     if out: display(Markdown('\n'.join(out)))
     return table, rows, hist
