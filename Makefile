@@ -49,7 +49,7 @@ test: setup
 	@git diff --quiet -- nbs || { echo "nbdev-clean changed nbs/: notebooks are not clean"; git diff --stat -- nbs; exit 1; }
 	$(BIN)/python -m pytest -p no:cacheprovider $(XDIST) $(PYTEST_ARGS)
 
-# Everything `make test` runs, plus the `#| slow` notebook cells and the tests marked slow (about an hour on 2 cores).
+# Everything `make test` runs, plus the `#| slow` notebook cells and the tests marked slow (longer; not what CI runs).
 test-slow:
 	GREATER_NB_SLOW=1 $(MAKE) test
 
