@@ -4,7 +4,7 @@ Each configuration runs in its own process (for an honest peak RSS). Results go 
 table on stdout. Usage:
     python tools/bench.py                 # the default matrix (fp32 and bf16; paper-faithful and toolkit-like steps)
     python tools/bench.py --steps 3 --dtypes bfloat16 --modes paper
-    python tools/bench.py --distributed   # the same run in 1 process and under torchrun with 2 (gloo): results/bench/distributed.json
+    python tools/bench.py --distributed   # the same run in 1 process and under torchrun with 2 (gloo): bench/distributed.json
     python tools/bench.py --prefix-cache off on --out bench/prefix.json   # with and without the question-prefix cache
 """
 import argparse, json, os, resource, subprocess, sys, time
@@ -80,9 +80,9 @@ def distributed():
     same = [[r.get(k) for k in keys] for r in recs[0][1:]] == [[r.get(k) for k in keys] for r in recs[1][1:]]
     res = dict(machine=os.uname().machine, cpus=os.cpu_count(), date=time.strftime('%Y-%m-%d'), dtype='float32', backend='gloo',
                torch_threads_per_process=1, load_before=[round(x, 2) for x in load], load_after=[round(x, 2) for x in os.getloadavg()],
-               note=f'other work was running on the machine (load average {load[0]:.1f} before the runs)', config=DIST_CFG,
+               config=DIST_CFG,
                runs=runs, speedup=runs[0]['optimize_s'] / runs[1]['optimize_s'], same_records=same)
-    out = ROOT/'results'/'bench'/'distributed.json'
+    out = ROOT/'bench'/'distributed.json'
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(res, indent=1) + '\n')
     print(f"speed-up {res['speedup']:.2f}x, same choices: {same}; wrote {out}")
@@ -99,7 +99,7 @@ def main():
     ap.add_argument('--prefix-cache', nargs='+', default=['on'], choices=['on', 'off'], help='reuse the question prefix (both: on off)')
     ap.add_argument('--out', default='bench/results.json')
     ap.add_argument('--one', default=None, help=argparse.SUPPRESS)
-    ap.add_argument('--distributed', action='store_true', help='1 process against 2 under torchrun (gloo): results/bench/distributed.json')
+    ap.add_argument('--distributed', action='store_true', help='1 process against 2 under torchrun (gloo): bench/distributed.json')
     ap.add_argument('--one-dist', default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.one_dist:
