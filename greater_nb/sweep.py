@@ -168,7 +168,8 @@ def run_job(job:Job) -> dict:
     t0 = time.perf_counter()
     res = dict(study=job.study, task=job.task, variant=job.variant, seed=job.seed, config=job.config, prompt=job.prompt, evals_n=job.evals,
                model=job.model or 'embedded', dtype=job.dtype, device=job.device, threads=job.threads,
-               torch=torch.__version__, cpu=platform.processor() or platform.machine())
+               torch=torch.__version__, cpu=platform.processor() or platform.machine(),
+               gpu=torch.cuda.get_device_name(job.device) if torch.device(job.device).type == 'cuda' else None)
     if job.config is None: arms = {'prompt': job.prompt}
     else:
         cfg, src = GreaterConfig(**job.config), reuse_run(job)
