@@ -6,14 +6,14 @@ import sys
 from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from greater_nb.studies import STUDIES, RESULTS, progress, verdict_lines
-from greater_nb.sweep import results_table, row_table, summary, sweep_time
+from greater_nb.studies import STUDIES, RESULTS, progress, verdict_lines, where_run
+from greater_nb.sweep import results_table, row_table, summary, sweep_time, _results
 
 def study_md(study, root=RESULTS, split='test') -> str:
     p = progress(study, root); done = p[p.finished]
     out = [f"### {study.name}: {len(done)} of {len(p)} runs finished"]
     if done.empty: return '\n'.join(out + ['Nothing finished yet.'])
-    out.append(f"{sweep_time(study.name, root)['job_hours']:.2f} h of compute (float32, 1 thread per job, 2-core x86_64 CPU).")
+    out.append(f"{sweep_time(study.name, root)['job_hours']:.2f} h of compute ({where_run(_results(study.name, root))}).")
     table, rows = results_table(study.name, root), row_table(study.name, root)
     if not (table.split == split).any(): return '\n'.join(out)
     out += ['', summary(table, split).to_markdown(index=False), '']
