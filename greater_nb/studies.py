@@ -17,7 +17,7 @@ from .sweep import Study
 # %% auto #0
 __all__ = ['RESULTS', 'MAIN_TASK', 'BBH_TASK', 'BUDGET', 'EVALS', 'SEEDS', 'PAPER', 'SURVEY_TASKS', 'STUDIES', 'config_diff',
            'published_prompt', 'combined_rows', 'choose_on_dev', 'tiny', 'progress', 'finished_variants',
-           'verdict_lines', 'where_run', 'report']
+           'verdict_lines', 'hardware', 'where_run', 'report']
 
 # %% ../nbs/ablations/00_studies.ipynb #4060d242
 RESULTS = _repo_root()/'results'   # the committed results of the full studies
@@ -130,12 +130,17 @@ def verdict_lines(study:Study, p:'pd.DataFrame', rows:'pd.DataFrame', task:str, 
     return out
 
 # %% ../nbs/ablations/00_studies.ipynb #5c1e0a02
-def where_run(results:list[dict]) -> str:
-    "The dtype and hardware that `results` (run records) were computed on, in words: one phrase per distinct setting."
-    def one(r):
-        if r.get('gpu'): return f"{r['dtype']} on an {r['gpu']} GPU"
-        return f"{r['dtype']} on the CPU ({r.get('cpu') or 'unknown'}), {r.get('threads', 1)} thread{'s' * (r.get('threads', 1) != 1)} per job"
-    return '; '.join(dict.fromkeys(one(r) for r in results)) or 'nothing run yet'
+def hardware(r:dict) -> str:
+    "The dtype and hardware one run record (a result file) says it was computed on, in words."
+    if r.get('gpu'): return f"{r['dtype']} on an {r['gpu']} GPU"
+    n = r.get('threads', 1)
+    return f"{r['dtype']} on the CPU ({r.get('cpu') or 'unknown'}), {n} thread{'s' * (n != 1)} per job"
+
+def where_run(study:str, root=RESULTS) -> str:
+    "Every distinct dtype and hardware the runs of `study` were computed on, in words."
+    from greater_nb.sweep import _results
+    if not (Path(root)/study/'runs').exists(): return 'nothing run yet'
+    return '; '.join(dict.fromkeys(map(hardware, _results(study, root)))) or 'nothing run yet'
 
 
 # %% ../nbs/ablations/00_studies.ipynb #24c8d363
@@ -146,8 +151,7 @@ def report(study:Study, root=RESULTS, split:str='test', reference:str|None='pape
     from greater_nb.sweep import results_table, row_table, histories, summary, plot_study, sweep_time
     p = progress(study, root)
     done = p[p.finished]
-    from greater_nb.sweep import _results
-    ran = f" ({where_run(_results(study.name, root))})" if len(done) else ''
+    ran = f" ({where_run(study.name, root)})" if len(done) else ''
     lines = [f"**{len(done)} of {len(p)} runs of `{study.name}` have finished**{ran}."]
     if len(done) < len(p):
         todo = p[~p.finished].groupby(['task', 'variant'], sort=False).seed.apply(lambda s: ', '.join('fixed' if pd.isna(x) else str(int(x)) for x in s))
