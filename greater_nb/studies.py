@@ -133,7 +133,7 @@ def verdict_lines(study:Study, p:'pd.DataFrame', rows:'pd.DataFrame', task:str, 
 # %% ../nbs/ablations/00_studies.ipynb #5c1e0a02
 def hardware(r:dict) -> str:
     "The dtype and hardware one run record (a result file) says it was computed on, in words."
-    if r.get('gpu'): return f"{r['dtype']} on an {r['gpu']} GPU"
+    if r.get('gpu'): return f"{r['dtype']} on the GPU ({r['gpu']})"
     n = r.get('threads', 1)
     return f"{r['dtype']} on the CPU ({r.get('cpu') or 'unknown'}), {n} thread{'s' * (n != 1)} per job"
 

@@ -22,6 +22,10 @@ def main(argv=None):
     a = ap.parse_args(argv)
     unknown = [s for s in a.studies if s not in STUDIES]
     if unknown: sys.exit(f'run_studies: unknown study {unknown[0]!r}; studies: {", ".join(STUDIES)}')
+    if a.device:
+        from greater_nb.models import check_device
+        try: a.device = check_device(a.device)
+        except ValueError as e: sys.exit(f'run_studies: {e}')
     if a.dask:
         from dask.distributed import Client
         client = Client(a.dask); ex = client.get_executor()
