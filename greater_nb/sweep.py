@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 from .data import load_task
 from .models import load_model
 from .evaluate import evaluate, prompt_ids_of
-from .optimizer import GreaterConfig, optimize, read_log, _state_path
+from .optimizer import GreaterConfig, optimize, read_log, _state_path, _EXACT_OPTIONS
 
 # %% auto #0
 __all__ = ['Study', 'Job', 'jobs', 'eval_key', 'held_out', 'reuse_run', 'run_job', 'run_sweep', 'results_table', 'row_table',
@@ -144,10 +144,12 @@ def held_out(job:Job, split:str, prompt:str|list[int], model, tok) -> str:
 def reuse_run(job:Job) -> Path|None:
     "Copy a finished identical run (same task, configuration and seed, model, dtype, device) from another study; returns its log."
     if job.config is None or job.log_path.exists(): return None
-    want = (job.config, job.model or 'embedded', job.dtype, job.device)
+    # the exact speed options (`prefix_cache`) change no result, and a run older than them does not record them
+    def same(c): return {k: v for k, v in c.items() if k not in _EXACT_OPTIONS}
+    want = (same(job.config), job.model or 'embedded', job.dtype, job.device)
     for p in sorted(Path(job.root).glob(f'*/runs/{job.task}/*/seed{job.seed}.json')):
         r = json.loads(p.read_text())
-        if (r.get('config'), r.get('model'), r.get('dtype'), r.get('device')) == want and p.parent.parent.parent.parent != job.dir:
+        if (same(r.get('config') or {}), r.get('model'), r.get('dtype'), r.get('device')) == want and p.parent.parent.parent.parent != job.dir:
             src = p.with_suffix('.jsonl')
             job.log_path.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(_state_path(src), _state_path(job.log_path))
