@@ -16,9 +16,9 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from .gguf import EMBEDDED_GGUF, embedded_gguf, cache_dir, convert_gguf
 
 # %% auto #0
-__all__ = ['default_device', 'check_device', 'cpu_has_bf16', 'resolve_dtype', 'hub_reachable', 'check_model_source', 'load_model',
-           'ChatLayout', 'pad', 'pad_left', 'right_pad', 'positions', 'EMBEDDED_GGUF', 'embedded_gguf', 'cache_dir',
-           'convert_gguf']
+__all__ = ['CPU_BF16_ENV', 'default_device', 'check_device', 'cpu_has_bf16', 'resolve_dtype', 'hub_reachable',
+           'check_model_source', 'load_model', 'ChatLayout', 'pad', 'pad_left', 'right_pad', 'positions',
+           'EMBEDDED_GGUF', 'embedded_gguf', 'cache_dir', 'convert_gguf']
 
 # %% ../nbs/01_models.ipynb #9da4d35a
 def default_device() -> str:
@@ -49,8 +49,13 @@ def check_device(device:str='auto') -> str:
     return str(device)
 
 # %% ../nbs/01_models.ipynb #0279a91e
+CPU_BF16_ENV = 'GREATER_NB_CPU_BF16'  # '1'/'0': answer as a CPU with/without native bf16 would (tests of both paths)
+
 def cpu_has_bf16() -> bool:
-    "True if this CPU has native bfloat16 arithmetic (AVX512-BF16 or AMX-BF16)."
+    "True if this CPU has native bfloat16 arithmetic (AVX512-BF16 or AMX-BF16), or as `GREATER_NB_CPU_BF16` says."
+    force = os.environ.get(CPU_BF16_ENV, '')
+    if force in ('0', '1'): return force == '1'
+    if force: raise ValueError(f"{CPU_BF16_ENV}={force!r}: use '1', '0', or leave it unset")
     try: flags = Path('/proc/cpuinfo').read_text()
     except OSError: return False  # not Linux: be conservative
     return bool(re.search(r'\b(avx512_bf16|amx_bf16)\b', flags))

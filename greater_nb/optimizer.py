@@ -27,10 +27,10 @@ from .select import Score, score_prompts, top_mu, choose
 from .distributed import Ranks, from_env, check_shares, exit_for_test
 
 # %% auto #0
-__all__ = ['ZS_COT', 'ENDINGS', 'STAGES', 'GreaterConfig', 'train_examples', 'reference_code', 'is_ending', 'placeholder_id',
-           'substitute', 'advance', 'State', 'parts', 'read_log', 'step_stages', 'greater_step', 'check_writable',
-           'check_log_path', 'atomic_write', 'run_lock', 'state_from_log', 'resume_config', 'open_run', 'GreaterResult',
-           'optimize', 'plot_run']
+__all__ = ['ZS_COT', 'ENDINGS', 'PART_KEYS', 'STAGES', 'GreaterConfig', 'train_examples', 'reference_code', 'is_ending',
+           'placeholder_id', 'substitute', 'advance', 'State', 'parts', 'read_log', 'step_stages', 'greater_step',
+           'check_writable', 'check_log_path', 'atomic_write', 'run_lock', 'state_from_log', 'resume_config',
+           'open_run', 'GreaterResult', 'optimize', 'plot_run']
 
 # %% ../nbs/09_optimizer.ipynb #ab07303c
 ZS_COT = 'Use proper logical reasoning and think step by step. Finally, give the actual correct answer.'
@@ -152,9 +152,11 @@ class State:
     best_parts: dict = field(default_factory=dict)  # the same for p*
     stopped: str = ''         # why the run stopped early ('' while running)
 
+PART_KEYS = ('ce', 'lam_fluency', 'error_rate', 'prompt_nll')  # a step record and `State.*_parts` carry these
+
 def parts(s:Score, lam:float) -> dict:
     "A score's objective in parts: answer CE and λ·fluency (they add up to the loss of eq. 6), the error rate and the prompt's mean NLL."
-    return dict(ce=s.ce, lam_fluency=lam * s.fluency, error_rate=s.error_rate, prompt_nll=s.prompt_nll)
+    return dict(zip(PART_KEYS, (s.ce, lam * s.fluency, s.error_rate, s.prompt_nll)))
 
 def _score_dict(s:Score) -> dict: return asdict(s)
 def _score(d:dict) -> Score: return Score(**d)
@@ -427,7 +429,7 @@ def state_from_log(head:dict, records:list[dict], cfg:GreaterConfig) -> State:
         grew, shrunk = len(new) > len(p), len(new) < len(p)
         won = new[:-1] if grew else new  # growing appends the placeholder after the winner
         if r['objective'] < st.best_objective:
-            st.best_objective, st.best_prompt, st.best_parts = r['objective'], list(won), {k: r[k] for k in ('ce', 'lam_fluency', 'error_rate')}
+            st.best_objective, st.best_prompt, st.best_parts = r['objective'], list(won), {k: r[k] for k in PART_KEYS if k in r}  # logs older than prompt_nll lack it
         if st.best_objective != r['best_objective']: raise ValueError(f"step {r['step']}: its best objective does not follow from the records")
         wrapped = shrunk or (not grew and i >= len(p) - 1)
         st.step, st.prompt, st.position = r['step'], list(new), cfg.frozen_prefix if wrapped else i + 1
