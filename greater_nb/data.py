@@ -37,7 +37,7 @@ geometric_shapes hyperbaton logical_deduction_five_objects movie_recommendation 
 object_counting penguins_in_a_table reasoning_about_colored_objects ruin_names salient_translation_error_detection
 snarks sports_understanding temporal_sequences tracking_shuffled_objects_five_objects web_of_lies'''.split())
 
-TOY_TASKS = ['word_problems']  # greater_nb's own task, generated (data_samples/toy/)
+TOY_TASKS = ['word_problems', 'two_step_problems', 'compare_problems']  # greater_nb's own tasks, generated (data_samples/toy/)
 
 TASKS = BBH_TASKS + ['gsm8k', 'folio'] + TOY_TASKS
 
@@ -221,7 +221,7 @@ def load_task(name:str, # a name in `TASKS`
     if name in _GREATER_FILES: train, dev, test = (_read_greater(d/name/f) for f in _GREATER_FILES[name])
     else:  # BBH's file layout and splits; our own tasks use both
         exs = _read_bbh(d/('toy' if name in TOY_TASKS else 'bbh')/f'{name}.json')
-        train, dev, test = exs[:50], exs[50:150], exs[150:250]
+        train, dev, test = exs[:50], exs[50:150], exs[150:] if name in TOY_TASKS else exs[150:250]  # ours may hold more test rows
     allx = train + dev + test
     fmt, choices = infer_format([e.answer for e in allx], [e.question for e in allx])
     return Task(name, train, dev, test, fmt, choices, make_extractor(fmt, choices, name), len(allx))
