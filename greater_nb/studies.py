@@ -15,9 +15,9 @@ from .optimizer import GreaterConfig, reference_code, ZS_COT
 from .sweep import Study
 
 # %% auto #0
-__all__ = ['RESULTS', 'MAIN_TASK', 'BBH_TASK', 'BUDGET', 'EVALS', 'SEEDS', 'PAPER', 'SURVEY_TASKS', 'STUDIES', 'config_diff',
-           'published_prompt', 'combined_rows', 'choose_on_dev', 'tiny', 'progress', 'finished_variants',
-           'verdict_lines', 'hardware', 'where_run', 'report']
+__all__ = ['RESULTS', 'MAIN_TASK', 'BBH_TASK', 'BUDGET', 'EVALS', 'SEEDS', 'PAPER', 'SURVEY_TASKS', 'STUDIES', 'CHOICE',
+           'config_diff', 'published_prompt', 'combined_rows', 'choose_on_dev', 'fixed_prompts', 'rank_on_dev',
+           'dev_choice', 'tiny', 'progress', 'finished_variants', 'verdict_lines', 'hardware', 'where_run', 'report']
 
 # %% ../nbs/ablations/00_studies.ipynb #4060d242
 RESULTS = _repo_root()/'results'   # the committed results of the full studies
@@ -85,6 +85,39 @@ def choose_on_dev(task:str=MAIN_TASK, root=RESULTS, names:list[str]|None=None) -
     out = out[[r.seeds == len(STUDIES[r.study].seeds) for r in out.itertuples()]]   # a variant with seeds missing is not ranked yet
     out = out.drop_duplicates(['variant', 'dev_accuracy', 'dev_ce'])   # the 'paper' variant appears in every study
     return out.sort_values(['dev_accuracy', 'dev_ce'], ascending=[False, True], ignore_index=True)
+
+# %% ../nbs/ablations/00_studies.ipynb #84a76cf7
+def fixed_prompts(task:str=MAIN_TASK, split:str='dev', root=RESULTS, names:list[str]|None=None) -> 'pd.DataFrame':
+    "Every fixed prompt evaluated on `task`/`split` (fixed-prompt arms and starting prompts), once per distinct text."
+    import pandas as pd
+    from greater_nb.sweep import results_table
+    names = [n for n in (names or STUDIES) if (Path(root)/n/'runs').exists()]
+    t = pd.concat([results_table(n, root).assign(study=n) for n in names], ignore_index=True)
+    t = t[(t.task == task) & (t.split == split) & t.arm.isin(['prompt', 'init'])]
+    t = t.sort_values(['arm', 'study', 'seed'], kind='stable').drop_duplicates('prompt')   # 'prompt' arms name it best
+    return t.assign(kind='fixed').rename(columns={'accuracy': 'dev_accuracy', 'ce': 'dev_ce'})[
+        ['kind', 'study', 'variant', 'arm', 'prompt', 'dev_accuracy', 'dev_ce', 'n', 'eval_file']].reset_index(drop=True)
+
+# %% ../nbs/ablations/00_studies.ipynb #af3e4f37
+def rank_on_dev(task:str=MAIN_TASK, root=RESULTS, names:list[str]|None=None) -> 'pd.DataFrame':
+    "Optimizing configurations (`choose_on_dev`) and fixed prompts (`fixed_prompts`) ranked together on dev rows."
+    import pandas as pd
+    opt = choose_on_dev(task, root, names).assign(kind='optimized')
+    out = pd.concat([opt, fixed_prompts(task, 'dev', root, names)[['kind', 'study', 'variant', 'prompt', 'dev_accuracy', 'dev_ce']]])
+    return out.sort_values(['dev_accuracy', 'dev_ce'], ascending=[False, True], ignore_index=True)
+
+# %% ../nbs/ablations/00_studies.ipynb #dc7749fc
+CHOICE = RESULTS/'choice.json'
+
+def dev_choice(task:str=MAIN_TASK, root=RESULTS, names:list[str]|None=None, note:str='') -> dict:
+    "The best optimizing configuration and the best fixed prompt on dev rows, with their dev numbers and today's date."
+    import time
+    r = rank_on_dev(task, root, names)
+    pick = lambda kind, cols: r[r.kind == kind].iloc[0][cols].to_dict()
+    opt, fix = pick('optimized', ['study', 'variant', 'dev_accuracy', 'dev_ce']), pick('fixed', ['study', 'variant', 'prompt', 'dev_accuracy', 'dev_ce'])
+    cfg = STUDIES[opt['study']].config(opt['variant'], STUDIES[opt['study']].seeds[0])
+    return dict(task=task, date=time.strftime('%Y-%m-%d'), optimizer={**opt, 'config': config_diff(cfg, drop=())},
+                fixed=fix, best_on_dev=r.kind.iloc[0], note=note)
 
 # %% ../nbs/ablations/00_studies.ipynb #f262bb7e
 def tiny(study:Study, root:str) -> Study:

@@ -14,12 +14,13 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--task', default='word_problems')
     ap.add_argument('--threads', type=int, default=1, help='torch threads (default 1)')
+    ap.add_argument('--batch-size', type=int, default=32, help='rows decoded together (default 32)')
     ap.add_argument('--no-choice', action='store_true', help='do not write choice.json (e.g. for a second task)')
     a = ap.parse_args(argv)
     import torch
     torch.set_num_threads(a.threads)
     from greater_nb.budget import run_budget, budget_table, budget_summary, write_choice
-    try: run_budget(a.task)
+    try: run_budget(a.task, batch_size=a.batch_size)
     except ValueError as e: sys.exit(f'run_budget: {e}')
     s = budget_summary(budget_table(a.task))
     print(s.to_string())
