@@ -35,7 +35,7 @@ def _data_dir() -> Path:
 
 DATA_DIR = _data_dir()
 
-# %% ../nbs/00_data.ipynb #284d9740
+# %% ../nbs/00_data.ipynb #a65af289
 _REPO_URL = 'https://github.com/greater-nb/greater_nb'
 
 def check_data_dir(d:Path|str|None=None, # a folder holding bbh/, gsm8k/, folio/ and toy/ (default `DATA_DIR`)
