@@ -12,17 +12,46 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['DATA_DIR', 'BBH_TASKS', 'PAPER_BBH_TASKS', 'TOY_TASKS', 'TASKS', 'FORMATS', 'SPLITS', 'Example', 'canonical_answer',
-           'option_letters', 'infer_format', 'make_extractor', 'parse_answer', 'score_answer', 'Task', 'load_task',
-           'task_summary']
+__all__ = ['DATA_DIR', 'BBH_TASKS', 'PAPER_BBH_TASKS', 'TOY_TASKS', 'TASKS', 'FORMATS', 'SPLITS', 'check_data_dir', 'Example',
+           'canonical_answer', 'option_letters', 'infer_format', 'make_extractor', 'parse_answer', 'score_answer',
+           'Task', 'load_task', 'task_summary']
 
 # %% ../nbs/00_data.ipynb #0a906231
-def _repo_root() -> Path:
-    "The repository root: the parent of `greater_nb/`, or of `nbs/` when run from a notebook."
-    try: return Path(__file__).resolve().parents[1]
-    except NameError: return Path.cwd().resolve().parent
+def _package_dir() -> Path:
+    "The folder of the `greater_nb` package (`greater_nb/` beside `nbs/` when run from a notebook)."
+    try: return Path(__file__).resolve().parent
+    except NameError: return Path.cwd().resolve().parent/'greater_nb'
 
-DATA_DIR = Path(os.environ['GREATER_NB_DATA']) if os.environ.get('GREATER_NB_DATA') else _repo_root()/'data_samples'
+def _repo_root() -> Path:
+    "The repository root in a git checkout: the parent of `greater_nb/` (in an installed wheel, `site-packages`)."
+    return _package_dir().parent
+
+def _data_dir() -> Path:
+    "`$GREATER_NB_DATA` if set; else the data inside the installed package (a wheel), else `data_samples/` of the checkout."
+    if os.environ.get('GREATER_NB_DATA'): return Path(os.environ['GREATER_NB_DATA'])
+    installed, checkout = _package_dir()/'data_samples', _repo_root()/'data_samples'
+    if installed.is_dir(): return installed
+    return checkout if (_repo_root()/'nbs').is_dir() else installed  # a checkout has nbs/ beside the package
+
+DATA_DIR = _data_dir()
+
+# %% ../nbs/00_data.ipynb #a65af289
+_REPO_URL = 'https://github.com/greater-nb/greater_nb'
+
+def check_data_dir(d:Path|str|None=None, # a folder holding bbh/, gsm8k/, folio/ and toy/ (default `DATA_DIR`)
+                  ) -> Path:
+    "`d` as a `Path` if it is a folder; else a one-line `ValueError` that names the command that restores it."
+    d = Path(d) if d is not None else DATA_DIR
+    if d.is_dir(): return d
+    env = os.environ.get('GREATER_NB_DATA')
+    if env and Path(env) == d:
+        raise ValueError(f"GREATER_NB_DATA={env} is not a folder: point it at a copy of the repository's data_samples/, or unset it")
+    if d == _repo_root()/'data_samples':
+        raise ValueError(f"the task data is missing: {d} does not exist; restore it with `git checkout -- data_samples`")
+    if d == _package_dir()/'data_samples':
+        raise ValueError(f"the task data is missing: {d} does not exist; reinstall greater_nb with "
+                         f"`pip install --force-reinstall --no-deps \"greater_nb @ git+{_REPO_URL}\"`")
+    raise ValueError(f"task data folder {d} does not exist")
 
 # %% ../nbs/00_data.ipynb #31108037
 BBH_TASKS = sorted('''boolean_expressions causal_judgement date_understanding disambiguation_qa dyck_languages
@@ -217,7 +246,7 @@ def load_task(name:str, # a name in `TASKS`
              ) -> Task:
     "Load task `name` with its train/dev/test splits, answer format, choices and extractor."
     if name not in TASKS: raise ValueError(f"unknown task {name!r}; valid tasks: {', '.join(TASKS)}")
-    d = Path(data_dir) if data_dir is not None else DATA_DIR
+    d = check_data_dir(data_dir)
     if name in _GREATER_FILES: train, dev, test = (_read_greater(d/name/f) for f in _GREATER_FILES[name])
     else:  # BBH's file layout and splits; our own tasks use both
         exs = _read_bbh(d/('toy' if name in TOY_TASKS else 'bbh')/f'{name}.json')

@@ -6,7 +6,7 @@ Docs: https://greater-nb.github.io/greater_nb/models.html.md"""
 
 # %% ../nbs/01_models.ipynb #78653f4b
 from __future__ import annotations
-import os, re
+import contextlib, os, re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,6 +135,15 @@ def _resolve_source(name_or_path:str|None):
     if p.suffix == '.gguf': return convert_gguf(p), None
     return (p if p.exists() else name), None
 
+@contextlib.contextmanager
+def _no_load_bar():
+    "Transformers' `Loading weights` progress bar off while the body runs (its tqdm hook, put back after); the Hub's download bars stay."
+    from transformers.utils import logging as hf_logging
+    if not hasattr(hf_logging, 'set_tqdm_hook'): yield; return  # an older transformers without the hook: as before, bar and all
+    prev = hf_logging.set_tqdm_hook(lambda factory, args, kwargs: factory(*args, **{**kwargs, 'disable': True}))
+    try: yield
+    finally: hf_logging.set_tqdm_hook(prev)
+
 def load_model(
     name_or_path:str|None=None, # None: the embedded SmolLM2-135M-Instruct; else a Hub id, a local folder or a .gguf file
     device:str='auto', # 'auto' (cuda > mps > cpu), or any torch device string
@@ -146,8 +155,9 @@ def load_model(
     dt = resolve_dtype(dtype, device)
     src, _ = _resolve_source(name_or_path)
     try:
-        tok = AutoTokenizer.from_pretrained(src)
-        model = AutoModelForCausalLM.from_pretrained(src, dtype=dt, device_map=device_map)
+        with _no_load_bar():
+            tok = AutoTokenizer.from_pretrained(src)
+            model = AutoModelForCausalLM.from_pretrained(src, dtype=dt, device_map=device_map)
     except OSError as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ValueError(f"cannot load model {str(name_or_path)!r}: {first}") from None
