@@ -1,8 +1,8 @@
 """The documentation site: `make docs` (tools/build_docs.py) builds it, headless Chromium checks it.
 
-The real site is built once from nbs/ into _site/ (as `make docs` does) and a stand-in site from
-tests/fixtures/docs_site/ (math, an exported function, a plot, an ipywidgets slider over a Stack) into a temporary
-folder. Each is served on 127.0.0.1 and crawled (tests/site_check.py): every page and link answers 200, images load,
+The real site is built once from nbs/ (as `make docs` does, but into a temporary folder: a `make docs` running beside
+the tests keeps its _site/) and a stand-in site from tests/fixtures/docs_site/ (math, an exported function, a plot, an
+ipywidgets slider over a Stack) into another. Each is served on 127.0.0.1 and crawled (tests/site_check.py): every page and link answers 200, images load,
 math is typeset, widget snapshots render, no console error, no request leaves 127.0.0.1. A copy of the stand-in with
 broken links and assets injected shows that the checks fail when they should.
 
@@ -18,7 +18,6 @@ sys.path.insert(0, str(ROOT/'tools'))
 import build_docs
 from site_check import Server, crawl, launch, slider_moves_panel
 
-SITE = ROOT/'_site'
 SHOTS = ROOT/'_site_screenshots'
 FIXTURE = ROOT/'tests'/'fixtures'/'docs_site'
 NBS = ROOT/'nbs'
@@ -35,10 +34,11 @@ def _build(*args, timeout=900) -> float:
     return time.time() - t
 
 @pytest.fixture(scope='session')  # session: the docs tests share one worker (xdist_group) but may interleave with other files
-def site():
-    secs = _build()
-    print(f'\nmake docs: built {SITE.relative_to(ROOT)} in {secs:.0f}s')
-    return SITE
+def site(tmp_path_factory):
+    out = tmp_path_factory.mktemp('real')/'site'
+    secs = _build('--out', str(out))
+    print(f'\nmake docs: built the site in {secs:.0f}s')
+    return out
 
 @pytest.fixture(scope='session')  # session: the docs tests share one worker (xdist_group) but may interleave with other files
 def fixture_site(tmp_path_factory):
@@ -66,7 +66,7 @@ def fixture_served(fixture_site):
 def report(browser, served):
     t = time.time()
     rep = crawl(browser, served)
-    print(f'\ncrawled {len(rep.pages)} pages of {SITE.relative_to(ROOT)} in {time.time() - t:.0f}s')
+    print(f'\ncrawled {len(rep.pages)} pages in {time.time() - t:.0f}s')
     return rep
 
 @pytest.fixture(scope='module')  # module: one sync Playwright at a time per process (the widgets test starts its own)
@@ -107,7 +107,7 @@ def test_navigation_follows_the_folders(site, browser, served):
     for (title, nbs), (_, hrefs) in zip(expected, nav):
         assert len(hrefs) == len(nbs), (title, hrefs)
         for nb, href in zip(nbs, hrefs): assert href in _nbdev_page(nb), (title, nb, href)
-    assert (SITE/'index.html').exists() and all((SITE/h).exists() for _, hs in nav for h in hs)
+    assert (site/'index.html').exists() and all((site/h).exists() for _, hs in nav for h in hs)
 
 def _exported(mod_file:Path) -> list[str]:
     "The names in a module's `__all__`, read without importing it."
@@ -211,6 +211,22 @@ def test_checker_reports_a_broken_site(browser, fixture_site, tmp_path):
                      'request left 127.0.0.1: https://cdn.example.invalid/lib.js', 'console error on index.html: boom',
                      f'math not typeset on {FIXTURE_STAGE}', f'widget snapshot(s) not rendered on {FIXTURE_WIDGET_PAGE}']:
         assert expected in text, f'{expected!r} not reported:\n{text}'
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Builds side by side, and what --out may be
+
+def test_builds_side_by_side_do_not_collide(tmp_path):
+    """Two builds of one source into one `--out`, at once (as `make docs` beside `make test`, or two pytest workers):
+    both succeed and the site is whole. They used to share build/docs/<src>/, which each removed at its start: the
+    full suite failed with `FileNotFoundError: build/docs/nbs/src/appendix/a6_distributed.ipynb`."""
+    out = tmp_path/'site'
+    cmd = [sys.executable, str(ROOT/'tools'/'build_docs.py'), '--src', str(FIXTURE), '--out', str(out), '--no-api']
+    procs = [subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+    res = [(p.wait(timeout=600), p.stdout.read()) for p in procs]
+    assert all(rc == 0 for rc, _ in res), '\n'.join(log[-3000:] for _, log in res)
+    pages = sorted(p.relative_to(out).as_posix() for p in out.rglob('*.html'))
+    assert {'index.html', FIXTURE_STAGE, FIXTURE_ABLATION, FIXTURE_WIDGET_PAGE} <= set(pages)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['site']  # no staging or old copies left beside it
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Pieces of the pipeline

@@ -24,13 +24,18 @@ Navigation is built from the folders: Tutorials (`tutorials/*.ipynb`), Algorithm
 (`ablations/*.ipynb`), Appendix (`appendix/*.ipynb`), then an API reference page per module listing every name in its
 `__all__`. A missing folder is left out; pages are ordered by file name. Browser libraries (MathJax, the ipywidgets
 html-manager, require.js) come from `.docs_vendor/` (tools/docs_vendor.py); nothing on a page loads from a CDN.
+
+Builds may run side by side (`make docs` beside `make test`, two pytest workers): each build works in a private folder
+under build/docs/ (removed when it ends) and assembles its site in a private folder beside `--out`, which is swapped
+into place by renames at the end, so one build never deletes or rewrites another's files and a reader of `--out` sees
+the old site or the new one, never half of each.
 """
-import argparse, ast, html, importlib, json, os, re, shutil, subprocess, sys, time, tomllib
+import argparse, ast, html, importlib, json, os, re, shutil, subprocess, sys, tempfile, time, tomllib, uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 VENDOR = ROOT/'.docs_vendor'
-BUILD = ROOT/'build'/'docs'   # processed notebooks and Sphinx doctrees (gitignored)
+BUILD = ROOT/'build'/'docs'   # each build's private work folder: processed notebooks, Sphinx doctrees (gitignored)
 
 # (section title, glob under the notebooks folder); pages in a section are ordered by file name.
 SECTIONS = [('Tutorials', 'tutorials/*.ipynb'), ('Algorithm stages', '[0-9]*.ipynb'),
@@ -295,26 +300,32 @@ def _first_code(path:Path) -> str:
     nb = json.loads(path.read_text(encoding='utf-8'))
     return '\n'.join(''.join(c['source']) for c in nb['cells'] if c['cell_type'] == 'code')
 
+def work_dir(src:Path) -> Path:
+    "A new folder under build/docs/ that belongs to this build alone (two builds of one `src` never share files)."
+    BUILD.mkdir(parents=True, exist_ok=True)
+    name = 'nbs' if src == ROOT/'nbs' else re.sub(r'\W', '_', str(src))[-40:]
+    return Path(tempfile.mkdtemp(dir=BUILD, prefix=f'{name}-'))
+
 def build_sphinx(src:Path, out:Path, api:bool=True, title:str|None=None):
-    "Sphinx + MyST-NB: the site for the notebooks in `src`, into `out` (work files under build/docs/)."
-    work = BUILD/('nbs' if src == ROOT/'nbs' else re.sub(r'\W', '_', str(src))[-60:])
-    shutil.rmtree(work, ignore_errors=True)
-    nav = sphinx_sources(src, work/'src', api)
-    env = dict(os.environ, DOCS_VENDOR=str(VENDOR), DOCS_TITLE=title or '', PYTHONWARNINGS='ignore')
-    # MyST-NB writes the outputs it extracts next to the HTML folder (../jupyter_execute): build in `work`, then move.
-    cmd = [sys.executable, '-m', 'sphinx', '-b', 'html', '-q', '-W', '--keep-going', '-c', str(ROOT/'docs'),
-           '-d', str(work/'doctrees'), str(work/'src'), str(work/'html')]
-    subprocess.run(cmd, check=True, env=env)
-    shutil.rmtree(out, ignore_errors=True)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(work/'html', out)
+    "Sphinx + MyST-NB: the site for the notebooks in `src`, into the new folder `out` (work files in a `work_dir`)."
+    work = work_dir(src)
+    try:
+        nav = sphinx_sources(src, work/'src', api)
+        env = dict(os.environ, DOCS_VENDOR=str(VENDOR), DOCS_TITLE=title or '', PYTHONWARNINGS='ignore')
+        # MyST-NB writes the outputs it extracts next to the HTML folder (../jupyter_execute): build in `work`, then move.
+        cmd = [sys.executable, '-m', 'sphinx', '-b', 'html', '-q', '-W', '--keep-going', '-c', str(ROOT/'docs'),
+               '-d', str(work/'doctrees'), str(work/'src'), str(work/'html')]
+        subprocess.run(cmd, check=True, env=env)
+        shutil.move(work/'html', out)
+    finally: shutil.rmtree(work, ignore_errors=True)
     return nav
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Quarto (nbdev's own path)
 
 def build_quarto(out:Path, api:bool=True):
-    "The steps of `nbdev-docs`, with the docs filter above and the sidebar from `navigation` (needs `quarto`)."
+    """The steps of `nbdev-docs`, with the docs filter above and the sidebar from `navigation` (needs `quarto`), into the
+    new folder `out`. nbdev's own cache (`_proc/`) is shared: two Quarto builds of one checkout must not run at once."""
     import yaml, nbdev.processors, nbdev.serve, nbdev.doclinks
     from nbdev.config import get_config
     from nbdev.quarto import refresh_quarto_yml, render_quarto
@@ -332,7 +343,6 @@ def build_quarto(out:Path, api:bool=True):
         nav.append({'section': API_SECTION, 'contents': [f'api/{m.split(".", 1)[1]}.md' for m in library_modules()]})
     (cache/'sidebar.yml').write_text(yaml.dump({'website': {'sidebar': {'contents': ['index.ipynb', *nav]}}}, sort_keys=False))
     render_quarto(cache, cache/'_quarto_out', n_workers=1)
-    shutil.rmtree(out, ignore_errors=True)
     shutil.move(cache/'_quarto_out', out)
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -360,6 +370,20 @@ def postprocess(out:Path, url:str|None=None):
         if text != t0: page.write_text(text, encoding='utf-8')
     (out/'.nojekyll').touch()
 
+def publish(site:Path, out:Path, tries:int=20):
+    """Put the finished `site` at `out` by renames (same file system): the previous site, if any, is renamed aside, then
+    removed. Another build that publishes in between wins the race; this one then retries, so the last one stays."""
+    for _ in range(tries):
+        old = out.with_name(f'.{out.name}.old-{uuid.uuid4().hex[:8]}')
+        try: os.rename(out, old)
+        except FileNotFoundError: old = None
+        try: os.rename(site, out); return
+        except OSError:
+            if not out.exists(): raise  # not a race with another build: a real error
+        finally:
+            if old: shutil.rmtree(old, ignore_errors=True)
+    sys.exit(f'{out}: another build kept replacing it; run one build at a time')
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--src', type=Path, default=ROOT/'nbs', help='notebooks folder (default nbs/)')
@@ -368,16 +392,22 @@ def main(argv=None):
     ap.add_argument('--no-api', action='store_true', help='no API reference pages')
     ap.add_argument('--title', help='site title (default: the project name)')
     a = ap.parse_args(argv)
-    src, out = a.src.resolve(), a.out.resolve()
+    src, out = a.src.resolve(), a.out.absolute()  # relative to where the command was run
     os.chdir(ROOT)  # nbdev's processors read the project's configuration from the working directory
     if not (VENDOR/'VERSIONS.json').exists(): sys.exit(f'{VENDOR} is missing: run `make setup` (tools/docs_vendor.py)')
     builder = a.builder if a.builder != 'auto' else ('quarto' if shutil.which('quarto') else 'sphinx')
     if builder == 'quarto' and src != ROOT/'nbs': sys.exit('--builder quarto builds nbs/ only (nbdev-docs)')
     t = time.time()
-    if builder == 'quarto': build_quarto(out, api=not a.no_api)
-    else: build_sphinx(src, out, api=not a.no_api, title=a.title)
-    postprocess(out)
-    n = sum(1 for _ in out.rglob('*.html'))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(dir=out.parent, prefix=f'.{out.name}.new-'))  # beside `out`: same file system
+    try:
+        site = stage/'site'
+        if builder == 'quarto': build_quarto(site, api=not a.no_api)
+        else: build_sphinx(src, site, api=not a.no_api, title=a.title)
+        postprocess(site)
+        n = sum(1 for _ in site.rglob('*.html'))
+        publish(site, out)
+    finally: shutil.rmtree(stage, ignore_errors=True)
     print(f'{builder}: {n} pages in {out} ({time.time() - t:.0f}s)')
 
 if __name__ == '__main__': main()
