@@ -228,6 +228,31 @@ def test_builds_side_by_side_do_not_collide(tmp_path):
     assert {'index.html', FIXTURE_STAGE, FIXTURE_ABLATION, FIXTURE_WIDGET_PAGE} <= set(pages)
     assert sorted(p.name for p in tmp_path.iterdir()) == ['site']  # no staging or old copies left beside it
 
+def _tree(folder:Path) -> list[tuple[str, int]]:
+    return sorted((p.relative_to(folder).as_posix(), p.stat().st_size) for p in folder.rglob('*') if p.is_file())
+
+def test_out_that_could_destroy_something_is_refused(tmp_path, monkeypatch):
+    "An `--out` that is, holds or lies inside a source folder or the root, or a folder this tool did not build: one line."
+    monkeypatch.chdir(ROOT)  # main() changes to the root; this restores the test's own
+    foreign = tmp_path/'mine'; foreign.mkdir(); (foreign/'notes.txt').write_text('keep me')
+    (tmp_path/'a_file').write_text('keep me too')
+    cases = {str(FIXTURE): 'is --src', str(NBS): 'is the notebooks folder', '.': 'is the repository root',
+             str(ROOT.parent): 'holds the repository root', 'greater_nb': 'is the library', 'tests': 'is the tests',
+             str(NBS/'ablations'): 'lies inside the notebooks folder', 'tests/fixtures': 'holds --src',
+             'build/docs/x': 'lies inside the docs work area',
+             str(foreign): 'is not a site built by tools/build_docs.py', str(tmp_path/'a_file'): 'is not a folder'}
+    before = {d: _tree(d) for d in (FIXTURE, NBS/'ablations', foreign)}
+    for out, says in cases.items():
+        with pytest.raises(SystemExit) as e: build_docs.main(['--src', str(FIXTURE), '--out', out, '--no-api'])
+        msg = str(e.value.code)
+        assert says in msg and '\n' not in msg, (out, msg)
+    assert {d: _tree(d) for d in before} == before and (tmp_path/'a_file').read_text() == 'keep me too'
+    # From a shell: exit status 1 and one line, before any work.
+    r = subprocess.run([sys.executable, str(ROOT/'tools'/'build_docs.py'), '--out', '.'], cwd=ROOT, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 1 and r.stderr.strip().count('\n') == 0 and 'is the repository root' in r.stderr, r.stderr
+    assert (ROOT/'pyproject.toml').exists()
+
 # ---------------------------------------------------------------------------------------------------------------------
 # Pieces of the pipeline
 

@@ -28,7 +28,9 @@ html-manager, require.js) come from `.docs_vendor/` (tools/docs_vendor.py); noth
 Builds may run side by side (`make docs` beside `make test`, two pytest workers): each build works in a private folder
 under build/docs/ (removed when it ends) and assembles its site in a private folder beside `--out`, which is swapped
 into place by renames at the end, so one build never deletes or rewrites another's files and a reader of `--out` sees
-the old site or the new one, never half of each.
+the old site or the new one, never half of each. `--out` is replaced only when it is new, empty or a site this tool
+built (it holds the `MARKER` file); a source folder, the repository root, or anything holding one, is refused in one
+line before any work (`check_out`).
 """
 import argparse, ast, html, importlib, json, os, re, shutil, subprocess, sys, tempfile, time, tomllib, uuid
 from pathlib import Path
@@ -370,6 +372,30 @@ def postprocess(out:Path, url:str|None=None):
         if text != t0: page.write_text(text, encoding='utf-8')
     (out/'.nojekyll').touch()
 
+MARKER = '.greater_nb_docs'  # written at the top of every site this tool builds: only such a folder may be replaced
+
+def check_out(out:Path, src:Path) -> Path:
+    """The resolved `--out`, or one line and exit 1 (before any work, nothing deleted) when replacing it could destroy
+    something: the repository root, a source folder (`--src`, nbs/, the library, tests/, docs/, tools/, .git/) or the
+    build's work area, a folder holding one of them or inside one, a path that is not a folder, or an existing folder
+    that is not empty and has no `MARKER` (not a site built by this tool)."""
+    from nbdev.config import get_config
+    cfg = get_config()
+    if out.is_symlink(): sys.exit(f'--out {out}: is a symbolic link; give the folder itself')
+    res = out.resolve()
+    guarded = {'the repository root': ROOT, '--src': src.resolve(), 'the notebooks folder': Path(cfg.nbs_path).resolve(),
+               'the library': Path(cfg.lib_path).resolve(), 'the tests': ROOT/'tests', 'the Sphinx configuration': ROOT/'docs',
+               'the tools': ROOT/'tools', 'the git folder': ROOT/'.git', 'the docs work area': BUILD}
+    for rel, hit in [('is', lambda g: res == g), ('holds', lambda g: g.is_relative_to(res)),
+                     ('lies inside', lambda g: res.is_relative_to(g) and g != ROOT)]:
+        for what, g in guarded.items():
+            if hit(g): sys.exit(f'--out {out}: {rel} {what} ({g}); it would be deleted. Choose a new folder such as _site/')
+    if res.exists() and not res.is_dir(): sys.exit(f'--out {out}: exists and is not a folder; choose a new folder')
+    if res.is_dir() and any(res.iterdir()) and not (res/MARKER).is_file():
+        sys.exit(f'--out {out}: exists and is not a site built by tools/build_docs.py (no {MARKER} in it); '
+                 f'choose a new folder, or delete it yourself if it is an old build')
+    return res
+
 def publish(site:Path, out:Path, tries:int=20):
     """Put the finished `site` at `out` by renames (same file system): the previous site, if any, is renamed aside, then
     removed. Another build that publishes in between wins the race; this one then retries, so the last one stays."""
@@ -394,6 +420,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     src, out = a.src.resolve(), a.out.absolute()  # relative to where the command was run
     os.chdir(ROOT)  # nbdev's processors read the project's configuration from the working directory
+    out = check_out(out, src)
     if not (VENDOR/'VERSIONS.json').exists(): sys.exit(f'{VENDOR} is missing: run `make setup` (tools/docs_vendor.py)')
     builder = a.builder if a.builder != 'auto' else ('quarto' if shutil.which('quarto') else 'sphinx')
     if builder == 'quarto' and src != ROOT/'nbs': sys.exit('--builder quarto builds nbs/ only (nbdev-docs)')
@@ -405,6 +432,7 @@ def main(argv=None):
         if builder == 'quarto': build_quarto(site, api=not a.no_api)
         else: build_sphinx(src, site, api=not a.no_api, title=a.title)
         postprocess(site)
+        (site/MARKER).write_text(json.dumps({'built_by': 'tools/build_docs.py', 'src': str(src)}) + '\n')
         n = sum(1 for _ in site.rglob('*.html'))
         publish(site, out)
     finally: shutil.rmtree(stage, ignore_errors=True)
