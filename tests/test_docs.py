@@ -6,8 +6,12 @@ ipywidgets slider over a Stack) into another. Each is served on 127.0.0.1 and cr
 math is typeset, widget snapshots render, no console error, no request leaves 127.0.0.1. A copy of the stand-in with
 broken links and assets injected shows that the checks fail when they should.
 
+Every reference is also checked as it resolves on the published site (the pyproject's Documentation URL), and every
+page for duplicate ids and for progress bars or warnings in outputs. The RunViewer is opened in the light and the dark
+colour scheme and its text must be readable in both (contrast of at least 3:1).
+
 Screenshots go to _site_screenshots/ (gitignored): home.png, stage.png, ablation.png (the real site's first ablation
-page, once nbs/ablations/ exists) and fixture-*.png.
+page, once nbs/ablations/ exists), runviewer-light.png and runviewer-dark.png, and fixture-*.png.
 """
 import ast, json, os, re, shutil, subprocess, sys, time
 from pathlib import Path
@@ -16,7 +20,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT/'tools'))
 import build_docs
-from site_check import Server, crawl, launch, slider_moves_panel
+from site_check import Server, contrast_problems, crawl, launch, slider_moves_panel
 
 SHOTS = ROOT/'_site_screenshots'
 FIXTURE = ROOT/'tests'/'fixtures'/'docs_site'
@@ -63,14 +67,15 @@ def fixture_served(fixture_site):
     with Server(fixture_site) as url: yield url
 
 @pytest.fixture(scope='module')  # module: one sync Playwright at a time per process (the widgets test starts its own)
-def report(browser, served):
+def report(browser, served, site):
     t = time.time()
-    rep = crawl(browser, served)
+    rep = crawl(browser, served, pages_url=build_docs.site_url(), site_dir=site)
     print(f'\ncrawled {len(rep.pages)} pages in {time.time() - t:.0f}s')
     return rep
 
 @pytest.fixture(scope='module')  # module: one sync Playwright at a time per process (the widgets test starts its own)
-def fixture_report(browser, fixture_served): return crawl(browser, fixture_served)
+def fixture_report(browser, fixture_served, fixture_site):
+    return crawl(browser, fixture_served, pages_url=build_docs.site_url(), site_dir=fixture_site)
 
 def _nbdev_page(rel:Path) -> set[str]:
     "The page names nbdev may give notebook `rel`: without its number prefix (it has a title), or as it is."
@@ -145,6 +150,27 @@ def test_runviewer_snapshot_responds_to_slider(site, browser, served):
     page.close()
     assert after != before and back == before, (before, after, back)
 
+def _both_schemes(browser, url:str, shots:dict) -> dict:
+    "Open `url` in the light and the dark scheme: {scheme: hard-to-read widget text}; screenshots to SHOTS/shots[scheme]."
+    SHOTS.mkdir(exist_ok=True)
+    res = {}
+    for scheme, name in shots.items():
+        page = browser.new_page(viewport={'width': 1280, 'height': 1000}, color_scheme=scheme)
+        page.goto(url); page.wait_for_load_state('load')
+        page.locator('.widget-slider').first.wait_for(state='visible', timeout=10_000)
+        page.locator('.jupyter-widgets').first.scroll_into_view_if_needed()
+        page.screenshot(path=SHOTS/name)
+        res[scheme] = contrast_problems(page)
+        page.close()
+    return res
+
+def test_runviewer_readable_in_both_schemes(site, browser, served):
+    "furo follows the reader's colour scheme: the RunViewer's text stays readable in light and in dark."
+    page_name = next((p for p in RUNVIEWER_PAGES if (site/p).exists()), None)
+    if page_name is None: pytest.skip(f'no RunViewer page yet (looked for {RUNVIEWER_PAGES})')
+    bad = _both_schemes(browser, served + page_name, {'light': 'runviewer-light.png', 'dark': 'runviewer-dark.png'})
+    assert bad == {'light': [], 'dark': []}, bad
+
 def test_screenshots(site, browser, served, report):
     SHOTS.mkdir(exist_ok=True)
     nav = dict(build_docs.navigation(NBS))
@@ -173,6 +199,17 @@ def test_fixture_site_crawl_finds_no_problem(fixture_report, fixture_site, brows
     html = (fixture_site/FIXTURE_STAGE).read_text()
     assert 'output shown, code hidden' in html and 'print(&quot;output shown' not in html  # `#| echo: false`
     assert 'import math' not in html  # `#| hide`
+    import html as H
+    text = H.unescape(re.sub(r'<[^>]+>', '', html))
+    assert 'class FixtureScore(' in text and 'def FixtureScore' not in text and 'FixtureScore(ce:' not in text
+    assert "A prompt's score on a batch." in text.replace('’', "'")  # the dataclass's docstring
+    assert '\nloaded\n' in text and 'Loading weights:' not in text  # the tqdm bar is left out, the print kept
+    assert 'class="dataframe' in html
+    home = (fixture_site/'index.html').read_text()
+    assert 'href="https://github.com/greater-nb/greater_nb/blob/main/LICENSE"' in home  # `//` kept
+    assert 'class="repo-link" href="https://github.com/greater-nb/greater_nb"' in home
+    abl = (fixture_site/FIXTURE_ABLATION).read_text()
+    assert re.search(r'<a class="figure-link" href="[^"]*_images/[^"]+\.png"[^>]*><img alt="Loss by step"', abl), abl[-3000:]
     SHOTS.mkdir(exist_ok=True)
     page = browser.new_page(viewport={'width': 1280, 'height': 800})
     for name, url in [('fixture-home.png', 'index.html'), ('fixture-stage.png', FIXTURE_STAGE),
@@ -180,6 +217,21 @@ def test_fixture_site_crawl_finds_no_problem(fixture_report, fixture_site, brows
         page.goto(fixture_served + url); page.wait_for_load_state('load')
         page.screenshot(path=SHOTS/name)
     page.close()
+
+def test_fixture_widget_readable_in_both_schemes(browser, fixture_served):
+    bad = _both_schemes(browser, fixture_served + FIXTURE_WIDGET_PAGE,
+                        {'light': 'fixture-run-viewer-light.png', 'dark': 'fixture-run-viewer-dark.png'})
+    assert bad == {'light': [], 'dark': []}, bad
+
+def test_fixture_copy_buttons(browser, fixture_served):
+    "Every code block has a copy button; outputs do not."
+    page = browser.new_page()
+    page.goto(fixture_served + FIXTURE_STAGE); page.wait_for_load_state('load')
+    n_code = page.locator('.cell_input div.highlight').count()
+    n_buttons = page.locator('button.copybtn').count()
+    in_outputs = page.locator('.cell_output button.copybtn').count()
+    page.close()
+    assert n_code >= 3 and n_buttons == n_code and in_outputs == 0, (n_code, n_buttons, in_outputs)
 
 def test_fixture_widget_slider_changes_panel(browser, fixture_served):
     page = browser.new_page()
@@ -198,18 +250,26 @@ def test_checker_reports_a_broken_site(browser, fixture_site, tmp_path):
     idx.write_text(idx.read_text().replace('</article>', '''
         <p><a href="missing.html">a page that is not there</a> <a href="stage.html#no-such-anchor">a missing anchor</a>
         <a href="_static/missing.pdf">a missing file</a> <img src="_images/missing.png" alt="missing">
-        <span>raw $x^2$ left as TeX</span></p>
+        <span>raw $x^2$ left as TeX</span> <a href="https:/github.com/greater-nb/greater_nb">a collapsed URL</a>
+        <a href="/stage.html">a link from the server's root</a> <span id="twice"></span><span id="twice"></span></p>
+        <div class="cell_output"><pre>Loading weights: 100%|##########| 272/272 [00:00&lt;00:00, 2841.29it/s]</pre>
+        <pre>x.py:19: UserWarning: marker is redundantly defined</pre></div>
         <script src="https://cdn.example.invalid/lib.js"></script><script>console.error("boom")</script></article>'''))
     viewer = broken/FIXTURE_WIDGET_PAGE
     viewer.write_text(re.sub(r'<script type="application/vnd.jupyter.widget-state\+json">.*?</script>', '',
                              viewer.read_text(), flags=re.S))
     (broken/'_static'/'mathjax'/'tex-mml-chtml.js').unlink()
-    with Server(broken) as url: rep = crawl(browser, url)
+    with Server(broken) as url: rep = crawl(browser, url, pages_url=build_docs.site_url(), site_dir=broken)
     text = '\n'.join(rep.problems)
     for expected in ['404 for page missing.html', 'no #no-such-anchor on stage.html', '404 for _static/missing.pdf',
                      'image not loaded on index.html', 'raw TeX on index.html: raw $x^2$',
                      'request left 127.0.0.1: https://cdn.example.invalid/lib.js', 'console error on index.html: boom',
-                     f'math not typeset on {FIXTURE_STAGE}', f'widget snapshot(s) not rendered on {FIXTURE_WIDGET_PAGE}']:
+                     f'math not typeset on {FIXTURE_STAGE}', f'widget snapshot(s) not rendered on {FIXTURE_WIDGET_PAGE}',
+                     'malformed URL on index.html: https:/github.com/greater-nb/greater_nb',
+                     'leaves the site on Pages: /stage.html on index.html resolves to https://greater-nb.github.io/stage.html',
+                     'missing on Pages: missing.html on index.html', '1 duplicate id(s) on index.html: twice',
+                     'progress bar or warning in an output on index.html: Loading weights: 100%|',
+                     'progress bar or warning in an output on index.html: x.py:19: UserWarning']:
         assert expected in text, f'{expected!r} not reported:\n{text}'
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -192,9 +192,17 @@ def _fix_show_doc_md(md:str) -> str:
             else: out.append(anchor)
             pending = None
         out.append(line)
-    md = '\n'.join(out) + '\n'
+    md = _classes_as_classes('\n'.join(out) + '\n')
     md = re.sub(r'\{target="_blank" style="float:right; font-size:smaller"\}', '{.nbdev-source}', md)
     return md.replace('#LNone)', ')')
+
+_CLASS_SIG = re.compile(r'(```python\n)def ([A-Z]\w*)(\(.*?\n?\))(?:->None)?(:.*?\n```\n)(?:\n\*\2\([^\n]*\)\*\n)?', re.S)
+
+def _classes_as_classes(md:str) -> str:
+    """fastcore draws every signature as `def Name(...)->None:`, classes included, and a dataclass without a docstring
+    gets its generated one (`*Name(a: int, ...)*`) as its description. A CapWords name (a class, by PEP 8) is drawn as
+    `class Name(...):` and the generated description is left out (the parameters table already says it)."""
+    return _CLASS_SIG.sub(lambda m: f'{m.group(1)}class {m.group(2)}{m.group(3)}{m.group(4)}', md)
 
 _LINK = re.compile(r'(\]\()([^)\s]+)(\))')
 
@@ -213,10 +221,10 @@ def _fix_links(md:str, rel:Path, src:Path, pages:dict[Path, Path]) -> str:
         for cand in (c.resolve() for c in cands):
             if not cand.exists(): continue
             if cand.is_relative_to(root):
-                new = os.path.relpath(root/pages.get(cand.relative_to(root), cand.relative_to(root)), here)
+                new = Path(os.path.relpath(root/pages.get(cand.relative_to(root), cand.relative_to(root)), here)).as_posix()
             elif cand.is_relative_to(ROOT): new = f"{cfg.git_url}/blob/{cfg.branch}/{cand.relative_to(ROOT).as_posix()}"
             else: continue
-            return m.group(1) + Path(new).as_posix() + ('#' + frag if frag else '') + m.group(3)
+            return m.group(1) + new + ('#' + frag if frag else '') + m.group(3)  # never Path(url): it folds https:// to https:/
         return m.group(0)
     return _LINK.sub(fix, md)
 
@@ -228,10 +236,35 @@ def _output_file(nb) -> str|None:
         if cell.cell_type == 'raw' and s.lstrip().startswith('---'):
             return Path(f).stem if (f := (yaml.safe_load(s.strip().strip('-')) or {}).get('output-file')) else None
 
+# A tqdm progress bar as it lands in a saved stderr stream: `Loading weights:  46%|####6     | 126/272 [00:00<00:00, ...]`
+_PROGRESS = re.compile(r'^[^\n]*\d+%\|[^|\n]*\|\s*\d+(?:\.\d+)?[kMG]?/\d+(?:\.\d+)?[kMG]?\s*\[[^\n]*\]\s*$')
+
+def strip_progress(text:str) -> str:
+    "`text` (a stderr stream) without its tqdm progress-bar updates; every other line kept."
+    lines = [seg for line in text.split('\n') for seg in [line.split('\r')[-1] if '\r' in line else line]]
+    return '\n'.join(l for l in lines if not _PROGRESS.match(l))
+
+def _plain(md:str) -> str:
+    "Markdown reduced to plain text for an image's alt: links to their text, no code marks, TeX or emphasis."
+    md = re.sub(r'!?\[([^\]]*)\]\([^)]*\)', r'\1', md)
+    md = re.sub(r'\$\$.*?\$\$|\$[^$]*\$', '', md, flags=re.S)
+    return re.sub(r'\s+', ' ', re.sub(r'[`*_#>|]', '', md)).strip()
+
+_TITLE = re.compile(r'(?:suptitle|set_title|title)\(\s*f?([\'"])(.+?)\1')
+
+def figure_alt(code:str, before:str|None) -> str:
+    "Alt text for a cell's figure: the title the code gives it, else the first sentence of the Markdown just before it."
+    if (m := _TITLE.search(code)) and not re.search(r'\{', m.group(2)): return m.group(2).strip()
+    text = _plain(before or '')
+    first = re.split(r'(?<=[.!?])\s', text, maxsplit=1)[0] if text else ''
+    return (first[:197] + '...' if len(first) > 200 else first) or 'Figure (output of the code above)'
+
 def to_myst_nb(nb, rel:Path, src:Path, pages:dict[Path, Path]):
-    "Adapt the processed notebook `nb` (source: `src/rel`) in place for MyST-NB."
+    """Adapt the processed notebook `nb` (source: `src/rel`) in place for MyST-NB. Progress bars (tqdm's updates in a
+    saved stderr stream, such as `Loading weights: 100%|...| 272/272`) are left out of the page: they are the state of
+    one execution, not a result. Other stderr text (warnings) is kept: a warning is fixed where it is raised."""
     import yaml
-    cells = []
+    cells, last_md = [], None
     for cell in nb.cells:
         src_text = ''.join(cell.get('source', ''))
         if cell.cell_type == 'raw' and src_text.lstrip().startswith('---'):
@@ -240,7 +273,8 @@ def to_myst_nb(nb, rel:Path, src:Path, pages:dict[Path, Path]):
                 desc = f"\n\n{{.lead}}\n{fm['description']}" if fm.get('description') else ''
                 cells.append(dict(cell_type='markdown', metadata={}, source=f"# {fm['title']}{desc}"))
             continue
-        if cell.cell_type == 'markdown': cell['source'] = _fix_links(src_text, rel, src, pages)
+        if cell.cell_type == 'markdown':
+            cell['source'] = _fix_links(src_text, rel, src, pages); last_md = src_text
         if cell.cell_type == 'code':
             opts, code = _split_options(src_text)
             if opts.get('include') == 'false': continue
@@ -252,7 +286,12 @@ def to_myst_nb(nb, rel:Path, src:Path, pages:dict[Path, Path]):
             cell['source'] = code.rstrip('\n')
             # An empty Markdown display (`Markdown('')`) is saved as `[]`, which MyST-NB cannot render: drop it.
             cell['outputs'] = [o for o in cell.get('outputs', []) if o.get('data', {}).get('text/markdown', 'x') not in (None, [], '')]
+            for o in cell['outputs']:
+                if o.get('output_type') == 'stream' and o.get('name') == 'stderr': o['text'] = strip_progress(''.join(o['text']))
+            cell['outputs'] = [o for o in cell['outputs'] if o.get('output_type') != 'stream' or o['text'].strip()]
             cell.setdefault('metadata', {})['tags'] = sorted(tags)
+            if any('image/png' in o.get('data', {}) for o in cell['outputs']):
+                cell['metadata'].setdefault('mystnb', {}).setdefault('image', {})['alt'] = figure_alt(code, last_md)
             if 'show_doc' in code:
                 for o in cell.get('outputs', []):
                     if 'text/markdown' in o.get('data', {}):
@@ -357,8 +396,27 @@ _CDN = [  # (pattern of a script URL on a CDN, vendored file under _static/)
     (r'https://[^"\']*require(?:\.min)?\.js', 'requirejs/require.js'),
 ]
 
+_IMG = re.compile(r'<img [^>]*?src="([^"]*_images/[^"]+)"[^>]*>')
+
+def link_figures(html_text:str) -> str:
+    "Each notebook figure (`_images/...`) becomes a link to its full-size file: a wide plot opens at its own width."
+    def wrap(m):
+        before = html_text[:m.start()].rstrip()
+        if re.search(r'<a\s[^<>]*>$', before): return m.group(0)  # already a link
+        return f'<a class="figure-link" href="{m.group(1)}" title="Open the full-size figure">{m.group(0)}</a>'
+    return _IMG.sub(wrap, html_text)
+
+def dedupe_anchors(html_text:str) -> str:
+    """A `show_doc` anchor (`<div id=X class="nbdev-anchor">`) whose id the page already has (Sphinx gave its section the
+    same id) loses the id: duplicate ids break Sphinx's search summaries, and `#X` still lands on the section."""
+    from collections import Counter
+    dup = {i for i, n in Counter(re.findall(r'\sid="([^"]+)"', html_text)).items() if n > 1}
+    return re.sub(r'<div id="([^"]+)" class="nbdev-anchor"></div>',
+                  lambda m: '<div class="nbdev-anchor"></div>' if m.group(1) in dup else m.group(0), html_text)
+
 def postprocess(out:Path, url:str|None=None):
-    "Vendored copies for CDN scripts, relative links for links into the published site, `.nojekyll` for Pages."
+    """Vendored copies for CDN scripts, relative links for links into the published site, figures linked to their full
+    size, no duplicate ids, `.nojekyll` for Pages."""
     url = url or site_url()
     static = out/'_static'
     for sub in ('mathjax', 'html-manager', 'requirejs'):
@@ -369,6 +427,7 @@ def postprocess(out:Path, url:str|None=None):
         text = t0 = page.read_text(encoding='utf-8')
         for pat, local in _CDN: text = re.sub(pat, lambda m: up + '_static/' + m.expand(local), text)
         text = re.sub(r'(href=")' + re.escape(url) + r'([^"]*)"', lambda m: f'{m.group(1)}{up}{m.group(2) or "index.html"}"', text)
+        text = dedupe_anchors(link_figures(text))
         if text != t0: page.write_text(text, encoding='utf-8')
     (out/'.nojekyll').touch()
 
