@@ -3,7 +3,8 @@
 `crawl` opens every page reachable from the home page and reports, as one list of problems:
 - a page, link target or asset that does not answer 200 (every `<a href>` inside the site is followed: pages are
   crawled, other files fetched; a link's `#fragment` must name an element of its page);
-- an `<img>` that has not loaded (`naturalWidth == 0`);
+- an `<img>` that has not loaded (`naturalWidth == 0`), or a figure in an output whose alt text is missing or a file
+  name (what MyST-NB writes when it is given none);
 - math left as TeX: a `.math` element that MathJax did not typeset, a MathJax error, or `$...$` / `\\(...\\)` text
   outside code;
 - a widget snapshot (`application/vnd.jupyter.widget-view+json`) that did not render;
@@ -80,6 +81,8 @@ _INSPECT = r"""() => {
     rawRefs: Array.from(document.querySelectorAll('a[href], link[href]')).map(e => e.getAttribute('href')).concat(
              Array.from(document.querySelectorAll('img[src], script[src]')).map(e => e.getAttribute('src'))),
     ids: Array.from(document.querySelectorAll('[id], a[name]')).map(e => e.id || e.getAttribute('name')),
+    badAlt: Array.from(document.querySelectorAll('.cell_output img')).filter(i => !i.closest('.jupyter-widgets'))
+             .map(i => i.getAttribute('alt') || '').filter(a => !a.trim() || /\.(png|jpe?g|gif|svg)$/i.test(a)),
     noise: Array.from(document.querySelectorAll('.cell_output')).flatMap(o => o.innerText.split('\n'))
              .filter(l => noise.test(l)).map(l => l.trim().slice(0, 100)),
     images: Array.from(document.images).map(i => [i.currentSrc || i.src, i.naturalWidth]),
@@ -151,6 +154,7 @@ def crawl(browser, base:str, start:str='index.html', max_pages:int=1000, pages_u
         if info['unrendered']: rep.problems.append(f'{info["unrendered"]} widget snapshot(s) not rendered on {rel(url)}')
         dups = sorted({i for i in info['ids'] if i and info['ids'].count(i) > 1})
         if dups: rep.problems.append(f'{len(dups)} duplicate id(s) on {rel(url)}: {", ".join(dups[:5])}')
+        for a in info['badAlt']: rep.problems.append(f'figure without alt text on {rel(url)}: {a!r}')
         for t in info['noise']: rep.problems.append(f'progress bar or warning in an output on {rel(url)}: {t}')
         if pages_url and site_dir:
             page_path = urlparse(url).path.lstrip('/')

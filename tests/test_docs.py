@@ -253,7 +253,7 @@ def test_checker_reports_a_broken_site(browser, fixture_site, tmp_path):
         <span>raw $x^2$ left as TeX</span> <a href="https:/github.com/greater-nb/greater_nb">a collapsed URL</a>
         <a href="/stage.html">a link from the server's root</a> <span id="twice"></span><span id="twice"></span></p>
         <div class="cell_output"><pre>Loading weights: 100%|##########| 272/272 [00:00&lt;00:00, 2841.29it/s]</pre>
-        <pre>x.py:19: UserWarning: marker is redundantly defined</pre></div>
+        <pre>x.py:19: UserWarning: marker is redundantly defined</pre><img src="_images/plot.png" alt="_images/plot.png"></div>
         <script src="https://cdn.example.invalid/lib.js"></script><script>console.error("boom")</script></article>'''))
     viewer = broken/FIXTURE_WIDGET_PAGE
     viewer.write_text(re.sub(r'<script type="application/vnd.jupyter.widget-state\+json">.*?</script>', '',
@@ -269,7 +269,8 @@ def test_checker_reports_a_broken_site(browser, fixture_site, tmp_path):
                      'leaves the site on Pages: /stage.html on index.html resolves to https://greater-nb.github.io/stage.html',
                      'missing on Pages: missing.html on index.html', '1 duplicate id(s) on index.html: twice',
                      'progress bar or warning in an output on index.html: Loading weights: 100%|',
-                     'progress bar or warning in an output on index.html: x.py:19: UserWarning']:
+                     'progress bar or warning in an output on index.html: x.py:19: UserWarning',
+                     "figure without alt text on index.html: '_images/plot.png'"]:
         assert expected in text, f'{expected!r} not reported:\n{text}'
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -337,6 +338,27 @@ def test_processing_keeps_saved_outputs_and_runs_only_what_docs_need(tmp_path, m
     sd = [c for c in cells if 'show_doc(f)' in ''.join(c.source)]
     assert sd and 'Doc of f.' in ''.join(sd[0].outputs[0]['data']['text/markdown'])
     assert any('no_such_module_anywhere' in s for s in srcs)  # kept as a page cell, never executed
+
+def test_page_fixes(monkeypatch):
+    "The small rewrites between nbdev and the page, on the inputs that broke the real site."
+    monkeypatch.chdir(ROOT)
+    bar = '\rLoading weights:   0%|          | 0/272 [00:00<?, ?it/s]\rLoading weights: 100%|##########| 272/272 [00:00<00:00, 2841.29it/s]\n'
+    from fastcore.test import test_eq
+    test_eq(build_docs.strip_progress(bar).strip(), '')
+    test_eq(build_docs.strip_progress('x.py:3: UserWarning: y\n  plot()\n'), 'x.py:3: UserWarning: y\n  plot()\n')
+    test_eq(build_docs.figure_alt('ax.set_title("Loss by step")', 'Ignored.'), 'Loss by step')
+    test_eq(build_docs.figure_alt('plt.plot(x)', 'The **loss** of [eq 6](a.ipynb) falls, $L$ drops. Then more.'),
+            'The loss of eq 6 falls, drops.')
+    page = ('<section id="task"><div id="task" class="nbdev-anchor"></div>'
+            '<div id="embedded_gguf" class="nbdev-anchor"></div><div id="embedded_gguf" class="nbdev-anchor"></div></section>')
+    test_eq(build_docs.dedupe_anchors(page), '<section id="task"><div class="nbdev-anchor"></div>'
+            '<div id="embedded_gguf" class="nbdev-anchor"></div><div class="nbdev-anchor"></div></section>')
+    test_eq(build_docs.link_figures('<img alt="a" src="_images/p.png" />'),
+            '<a class="figure-link" href="_images/p.png" title="Open the full-size figure"><img alt="a" src="_images/p.png" /></a>')
+    md = build_docs._fix_links('[data](data_samples/README.md)', Path('index.ipynb'), NBS, {})
+    assert md.startswith('[data](https://github.com/') and md.endswith('/data_samples/README.md)'), md
+    sig = '### Score\n\n```python\ndef Score(\n    ce:float, # CE\n)->None:\n```\n\n*Score(ce: float)*\n'
+    test_eq(build_docs._classes_as_classes(sig), '### Score\n\n```python\nclass Score(\n    ce:float, # CE\n):\n```\n')
 
 def test_run_nbs_saves_widget_state(tmp_path):
     "`make nbs` (tools/run_nbs.py) saves the state of the widgets a notebook shows, which the site embeds."

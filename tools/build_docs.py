@@ -407,12 +407,15 @@ def link_figures(html_text:str) -> str:
     return _IMG.sub(wrap, html_text)
 
 def dedupe_anchors(html_text:str) -> str:
-    """A `show_doc` anchor (`<div id=X class="nbdev-anchor">`) whose id the page already has (Sphinx gave its section the
-    same id) loses the id: duplicate ids break Sphinx's search summaries, and `#X` still lands on the section."""
-    from collections import Counter
-    dup = {i for i, n in Counter(re.findall(r'\sid="([^"]+)"', html_text)).items() if n > 1}
-    return re.sub(r'<div id="([^"]+)" class="nbdev-anchor"></div>',
-                  lambda m: '<div class="nbdev-anchor"></div>' if m.group(1) in dup else m.group(0), html_text)
+    """A `show_doc` anchor (`<div id=X class="nbdev-anchor">`) loses its id when the page already has it: Sphinx gave
+    the symbol's section the same id (`#X` still lands there), or an earlier anchor has it (pandoc ids are lower case:
+    `EMBEDDED_GGUF` and `embedded_gguf` both get `embedded_gguf`). Duplicate ids break Sphinx's search summaries."""
+    anchor = re.compile(r'<div id="([^"]+)" class="nbdev-anchor"></div>')
+    taken = set(re.findall(r'\sid="([^"]+)"', anchor.sub('', html_text)))
+    def one(m):
+        if m.group(1) in taken: return '<div class="nbdev-anchor"></div>'
+        taken.add(m.group(1)); return m.group(0)
+    return anchor.sub(one, html_text)
 
 def postprocess(out:Path, url:str|None=None):
     """Vendored copies for CDN scripts, relative links for links into the published site, figures linked to their full
