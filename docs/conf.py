@@ -28,8 +28,8 @@ suppress_warnings = ['myst.header', 'misc.highlighting_failure']
 html_static_path = [os.environ.get('DOCS_VENDOR', str(ROOT/'.docs_vendor')), str(ROOT/'docs'/'_static')]
 html_css_files = ['site.css']
 # Before MathJax and the widget embedder: MathJax 2's `Hub.Queue` for the embedder, on top of MathJax 3 (see the file).
-# copybutton.js: a copy button on every code block (a few lines, served with the site).
-html_js_files = [('mathjax2-shim.js', {'priority': 100}), 'copybutton.js']
+# copybutton.js: a copy button on every code block; search-summaries.js: search results' summaries without TeX source.
+html_js_files = [('mathjax2-shim.js', {'priority': 100}), 'copybutton.js', 'search-summaries.js']
 mathjax_path = 'mathjax/tex-mml-chtml.js'
 # ipywidgets' embedder: the self-contained bundle (built-in widgets: IntSlider, Stack, HTML, Image, links, ...).
 # `data-jupyter-widgets-cdn` is where it would fetch a third-party widget's code: this site, never a CDN.

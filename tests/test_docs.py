@@ -233,6 +233,16 @@ def test_fixture_copy_buttons(browser, fixture_served):
     page.close()
     assert n_code >= 3 and n_buttons == n_code and in_outputs == 0, (n_code, n_buttons, in_outputs)
 
+def test_fixture_search_summaries_have_no_tex(browser, fixture_served):
+    "A search result's summary is the page's text, its math left out (not its TeX source), and search throws nothing."
+    page, errors = browser.new_page(), []
+    page.on('pageerror', lambda e: errors.append(str(e)))
+    page.goto(fixture_served + 'search.html?q=objective')
+    page.locator('#search-results li p.context').first.wait_for(timeout=20_000)
+    summary = page.locator('#search-results li p.context').first.inner_text()
+    page.close()
+    assert 'objective combines the cross-entropy' in summary and '\\' not in summary and not errors, (summary, errors)
+
 def test_fixture_widget_slider_changes_panel(browser, fixture_served):
     page = browser.new_page()
     page.goto(fixture_served + FIXTURE_WIDGET_PAGE)
