@@ -26,7 +26,7 @@ __all__ = ['prompt_html', 'token_pieces', 'log_tokenizer', 'figure_png', 'plot_g
 
 # %% ../nbs/12_widgets.ipynb #a0c1e207
 _TOK = 'display:inline-block;font-family:monospace;white-space:pre;border:1px solid #ccc;border-radius:3px;padding:0 2px;margin:1px'
-_AT, _NEW = 'background:#ffe08a;border-color:#c99a00;font-weight:bold', 'background:#b9f0b0;border-color:#3a9a2f;font-weight:bold'
+_AT, _NEW = 'background:#ffe08a;border-color:#c99a00;font-weight:bold;color:#1a1a1a', 'background:#b9f0b0;border-color:#3a9a2f;font-weight:bold;color:#1a1a1a'
 
 def _esc(s:str) -> str: return html.escape(s).replace('\n', '⏎')
 
@@ -38,9 +38,9 @@ def prompt_html(
     label:str='', # written before the prompt
 ) -> str:
     "The prompt as token boxes, with the optimized position (yellow) and a replaced token (green) highlighted."
-    head = f'<span style="display:inline-block;min-width:4.5em;color:#555">{_esc(label)}</span>' if label else ''
+    head = f'<span style="display:inline-block;min-width:4.5em;opacity:.75">{_esc(label)}</span>' if label else ''
     if pieces is None:
-        at = f' <span style="color:#555">(position {position})</span>' if position is not None else ''
+        at = f' <span style="opacity:.75">(position {position})</span>' if position is not None else ''
         return f'<div>{head}<code>{_esc(text)}</code>{at}</div>'
     def box(j, s):
         style = _TOK + (';' + _NEW if j == changed else ';' + _AT if j == position else '')
@@ -129,7 +129,7 @@ def candidates_html(
         note = ' <i>(current)</i>' if c == current else ''
         cells = [('✓' if win else str(r + 1)), f'<code>{_esc(rec["candidate_text"][j])}</code>{note}', _num(rec['neg_grad'][j], 4),
                  _num(loss), _num(ce), _num(lf), _num(err, 2)]
-        bg = 'background:#b9f0b0;' if win else ''
+        bg = 'background:#b9f0b0;color:#1a1a1a;' if win else ''
         rows.append(f'<tr style="{bg}">' + ''.join(f'<td style="padding:2px 6px">{v}</td>' for v in cells) + '</tr>')
     foot = ''
     if chosen is not None and not marked: foot = '<div><i>none of the μ was taken: the current token stays</i></div>'
@@ -189,7 +189,7 @@ def step_html(
             + f'<div>objective {rec["objective"]:.4f} = answer CE {rec["ce"]:.4f} + λ·fluency {rec["lam_fluency"]:.4f}'
             + (f' (λ = {lam})' if lam is not None else '') + f' · training error {rec["error_rate"]:.2f}'
             + f' · best so far {rec["best_objective"]:.4f}</div>'
-            + (f'<div style="color:#555;font-size:85%">{t.get("total", 0):.1f} s ({stages} s)</div>' if t else ''))
+            + (f'<div style="opacity:.75;font-size:85%">{t.get("total", 0):.1f} s ({stages} s)</div>' if t else ''))
 
 # %% ../nbs/12_widgets.ipynb #df873d79
 def _widgets_of(w) -> list:
@@ -263,8 +263,8 @@ def stage_track(done:int, running:bool=True, note:str='') -> str:
     def one(j, s):
         if j < done: return f'<span style="color:#2a7d22">✓ {s}</span>'
         if j == done and running: return f'<b style="color:#c25e00">⟳ {s}…</b>'
-        if j == done: return f'<b style="color:#555">⏸ {s}</b>'
-        return f'<span style="color:#999">{s}</span>'
+        if j == done: return f'<b style="opacity:.75">⏸ {s}</b>'
+        return f'<span style="opacity:.55">{s}</span>'
     return ' · '.join(one(j, s) for j, s in enumerate(STAGES)) + (f' &nbsp; {note}' if note else '')
 
 # %% ../nbs/12_widgets.ipynb #e23e8d43
@@ -345,7 +345,7 @@ def _example_html(self:OptimizerStepper, rows:list[tuple[list[int], list[int], s
         pred = self.task.parse(text)
         ok = self.task.score(pred, self.row.answer)
         out += (f'<div style="margin:4px 0;padding:4px;border-left:3px solid {"#3a9a2f" if ok else "#c0392b"}">'
-                f'<div style="color:#555">{label}: <code>{_esc(self.tok.decode(p))}</code></div>'
+                f'<div style="opacity:.75">{label}: <code>{_esc(self.tok.decode(p))}</code></div>'
                 + pre('monospace', '90%', html.escape(self.tok.decode(r, skip_special_tokens=True))) +
                 f'<div>answer after the extractor: <code>{_esc(text)}</code> → <code>{_esc(str(pred))}</code> {"✓" if ok else "✗"}</div></div>')
     return out

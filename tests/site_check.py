@@ -3,14 +3,23 @@
 `crawl` opens every page reachable from the home page and reports, as one list of problems:
 - a page, link target or asset that does not answer 200 (every `<a href>` inside the site is followed: pages are
   crawled, other files fetched; a link's `#fragment` must name an element of its page);
-- an `<img>` that has not loaded (`naturalWidth == 0`);
+- an `<img>` that has not loaded (`naturalWidth == 0`), or a figure in an output whose alt text is missing or a file
+  name (what MyST-NB writes when it is given none);
 - math left as TeX: a `.math` element that MathJax did not typeset, a MathJax error, or `$...$` / `\\(...\\)` text
   outside code;
 - a widget snapshot (`application/vnd.jupyter.widget-view+json`) that did not render;
 - a console error or an uncaught exception;
-- any request for a host other than 127.0.0.1 (aborted, so the check works without a network).
+- any request for a host other than 127.0.0.1 (aborted, so the check works without a network);
+- with `pages_url` (the site's published address, the pyproject's Documentation URL): every `href` and `src` as
+  written in the page, resolved against the page's address on Pages (the browser's own `a.href` repairs some broken
+  forms, such as `https:/github.com/...`, and a local server at `/` hides links that climb above the site's folder):
+  a malformed absolute URL, a link that leaves the site's folder, or one into the site that is missing;
+- an id used twice on one page (Sphinx's search summaries throw on them);
+- progress-bar or warning text in a cell's output (`100%|####| 272/272`, `UserWarning: ...`).
+`contrast_problems(page)` lists text in the widgets that is hard to read (contrast below 3:1 against the background it
+is drawn on, as WCAG computes it); the tests call it in the dark colour scheme too.
 """
-import functools, http.server, os, threading, time
+import functools, http.server, os, re, threading, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urldefrag, urljoin, urlparse
@@ -66,9 +75,16 @@ _INSPECT = r"""() => {
     if (!n.parentElement.closest(skip) && rawTex.test(n.textContent)) texts.push(n.textContent.trim().slice(0, 80));
   const math = Array.from(document.querySelectorAll('.math'));
   const views = Array.from(document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]'));
+  const noise = /\d+%\|[^|\n]*\|\s*\d+\/\d+|\b\w*Warning: /;
   return {
     links: Array.from(document.querySelectorAll('a[href]')).map(a => a.href),
+    rawRefs: Array.from(document.querySelectorAll('a[href], link[href]')).map(e => e.getAttribute('href')).concat(
+             Array.from(document.querySelectorAll('img[src], script[src]')).map(e => e.getAttribute('src'))),
     ids: Array.from(document.querySelectorAll('[id], a[name]')).map(e => e.id || e.getAttribute('name')),
+    badAlt: Array.from(document.querySelectorAll('.cell_output img')).filter(i => !i.closest('.jupyter-widgets'))
+             .map(i => i.getAttribute('alt') || '').filter(a => !a.trim() || /\.(png|jpe?g|gif|svg)$/i.test(a)),
+    noise: Array.from(document.querySelectorAll('.cell_output')).flatMap(o => o.innerText.split('\n'))
+             .filter(l => noise.test(l)).map(l => l.trim().slice(0, 100)),
     images: Array.from(document.images).map(i => [i.currentSrc || i.src, i.naturalWidth]),
     math: math.length,
     untypeset: math.filter(m => !m.querySelector('mjx-container')).map(m => m.textContent.trim().slice(0, 80)),
@@ -85,8 +101,31 @@ class Report:
     problems: list = field(default_factory=list)
     outside: list = field(default_factory=list)  # requests that left 127.0.0.1
 
-def crawl(browser, base:str, start:str='index.html', max_pages:int=1000) -> Report:
-    "Open every page of the site at `base` reachable from `start`; see the module docstring for what is checked."
+_SCHEME = re.compile(r'^[a-zA-Z][a-zA-Z0-9+.-]*:')
+
+def pages_problems(page:str, refs:list, pages_url:str, exists) -> list[str]:
+    """What is wrong with the references `refs` (as written) of `page` (its path in the site) once the site is served at
+    `pages_url`; `exists(path)` says whether the site has the file `path`."""
+    res, here = [], urljoin(pages_url, page)
+    for ref in refs:
+        if not ref or ref.startswith('#'): continue
+        if _SCHEME.match(ref):
+            scheme = ref.split(':', 1)[0].lower()
+            if scheme in ('http', 'https') and not re.match(r'^https?://[^/\s]+', ref, re.I):
+                res.append(f'malformed URL on {page}: {ref}')
+            if scheme not in ('http', 'https') or not ref.startswith(pages_url): continue
+        url = urldefrag(urljoin(here, ref))[0].split('?')[0]
+        if not url.startswith(pages_url):
+            res.append(f'leaves the site on Pages: {ref} on {page} resolves to {url}'); continue
+        path = url[len(pages_url):]
+        if path == '' or path.endswith('/'): path += 'index.html'
+        if not exists(path): res.append(f'missing on Pages: {ref} on {page} resolves to {url}')
+    return res
+
+def crawl(browser, base:str, start:str='index.html', max_pages:int=1000, pages_url:str|None=None,
+          site_dir:Path|None=None) -> Report:
+    """Open every page of the site at `base` reachable from `start`; see the module docstring for what is checked.
+    With `pages_url` and `site_dir` (the folder served at `base`), references are checked as they resolve on Pages."""
     rep = Report()
     context = browser.new_context(viewport={'width': 1280, 'height': 900})
     local_only(context, rep.outside)
@@ -113,6 +152,13 @@ def crawl(browser, base:str, start:str='index.html', max_pages:int=1000) -> Repo
         if info['mathErrors']: rep.problems.append(f'{info["mathErrors"]} MathJax errors on {rel(url)}')
         for t in info['rawTex']: rep.problems.append(f'raw TeX on {rel(url)}: {t}')
         if info['unrendered']: rep.problems.append(f'{info["unrendered"]} widget snapshot(s) not rendered on {rel(url)}')
+        dups = sorted({i for i in info['ids'] if i and info['ids'].count(i) > 1})
+        if dups: rep.problems.append(f'{len(dups)} duplicate id(s) on {rel(url)}: {", ".join(dups[:5])}')
+        for a in info['badAlt']: rep.problems.append(f'figure without alt text on {rel(url)}: {a!r}')
+        for t in info['noise']: rep.problems.append(f'progress bar or warning in an output on {rel(url)}: {t}')
+        if pages_url and site_dir:
+            page_path = urlparse(url).path.lstrip('/')
+            rep.problems += pages_problems(page_path, info['rawRefs'], pages_url, lambda p: (Path(site_dir)/p).is_file())
         for link in info['links']:
             target, frag = urldefrag(link)
             if not target.startswith(base): continue
@@ -129,6 +175,31 @@ def crawl(browser, base:str, start:str='index.html', max_pages:int=1000) -> Repo
     rep.problems += [f'request left {LOCAL_HOST}: {u}' for u in rep.outside]
     context.close()
     return rep
+
+_CONTRAST = r"""sel => {
+  const rgba = c => (c.match(/[\d.]+/g) || [0, 0, 0, 0]).map(Number);
+  const lum = c => { const [r, g, b] = rgba(c).slice(0, 3).map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+                     return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  const alpha = c => { const v = rgba(c); return c.startsWith('rgba') ? v[3] : 1; };
+  const bg = el => { for (let e = el; e; e = e.parentElement) { const c = getComputedStyle(e).backgroundColor; if (alpha(c) > 0.5) return c; }
+                     return 'rgb(255, 255, 255)'; };
+  const bad = [];
+  document.querySelectorAll(sel).forEach(root => {
+    const walk = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+      const el = n.parentElement, text = n.textContent.trim();
+      if (!text || !el.getClientRects().length || getComputedStyle(el).visibility === 'hidden') continue;
+      const fg = getComputedStyle(el).color, back = bg(el), a = lum(fg), b = lum(back);
+      const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+      if (ratio < 3) bad.push(`${text.slice(0, 40)}: ${fg} on ${back} (${ratio.toFixed(1)}:1)`);
+    }
+  });
+  return bad;
+}"""
+
+def contrast_problems(page, selector:str='.cell_output .jupyter-widgets') -> list[str]:
+    "Text under `selector` drawn with a contrast below 3:1 against its background (WCAG's minimum for large text)."
+    return page.evaluate(_CONTRAST, selector)
 
 _WIDGET_TEXT = """() => Array.from(document.querySelectorAll('.widget-subarea')).map(a => {
   const c = a.cloneNode(true); c.querySelectorAll('.widget-slider').forEach(s => s.remove()); return c.innerText;

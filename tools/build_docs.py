@@ -24,13 +24,20 @@ Navigation is built from the folders: Tutorials (`tutorials/*.ipynb`), Algorithm
 (`ablations/*.ipynb`), Appendix (`appendix/*.ipynb`), then an API reference page per module listing every name in its
 `__all__`. A missing folder is left out; pages are ordered by file name. Browser libraries (MathJax, the ipywidgets
 html-manager, require.js) come from `.docs_vendor/` (tools/docs_vendor.py); nothing on a page loads from a CDN.
+
+Builds may run side by side (`make docs` beside `make test`, two pytest workers): each build works in a private folder
+under build/docs/ (removed when it ends) and assembles its site in a private folder beside `--out`, which is swapped
+into place by renames at the end, so one build never deletes or rewrites another's files and a reader of `--out` sees
+the old site or the new one, never half of each. `--out` is replaced only when it is new, empty or a site this tool
+built (it holds the `MARKER` file); a source folder, the repository root, or anything holding one, is refused in one
+line before any work (`check_out`).
 """
-import argparse, ast, html, importlib, json, os, re, shutil, subprocess, sys, time, tomllib
+import argparse, ast, html, importlib, json, os, re, shutil, subprocess, sys, tempfile, time, tomllib, uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 VENDOR = ROOT/'.docs_vendor'
-BUILD = ROOT/'build'/'docs'   # processed notebooks and Sphinx doctrees (gitignored)
+BUILD = ROOT/'build'/'docs'   # each build's private work folder: processed notebooks, Sphinx doctrees (gitignored)
 
 # (section title, glob under the notebooks folder); pages in a section are ordered by file name.
 SECTIONS = [('Tutorials', 'tutorials/*.ipynb'), ('Algorithm stages', '[0-9]*.ipynb'),
@@ -185,9 +192,17 @@ def _fix_show_doc_md(md:str) -> str:
             else: out.append(anchor)
             pending = None
         out.append(line)
-    md = '\n'.join(out) + '\n'
+    md = _classes_as_classes('\n'.join(out) + '\n')
     md = re.sub(r'\{target="_blank" style="float:right; font-size:smaller"\}', '{.nbdev-source}', md)
     return md.replace('#LNone)', ')')
+
+_CLASS_SIG = re.compile(r'(```python\n)def ([A-Z]\w*)(\(.*?\n?\))(?:->None)?(:.*?\n```\n)(?:\n\*\2\([^\n]*\)\*\n)?', re.S)
+
+def _classes_as_classes(md:str) -> str:
+    """fastcore draws every signature as `def Name(...)->None:`, classes included, and a dataclass without a docstring
+    gets its generated one (`*Name(a: int, ...)*`) as its description. A CapWords name (a class, by PEP 8) is drawn as
+    `class Name(...):` and the generated description is left out (the parameters table already says it)."""
+    return _CLASS_SIG.sub(lambda m: f'{m.group(1)}class {m.group(2)}{m.group(3)}{m.group(4)}', md)
 
 _LINK = re.compile(r'(\]\()([^)\s]+)(\))')
 
@@ -206,10 +221,10 @@ def _fix_links(md:str, rel:Path, src:Path, pages:dict[Path, Path]) -> str:
         for cand in (c.resolve() for c in cands):
             if not cand.exists(): continue
             if cand.is_relative_to(root):
-                new = os.path.relpath(root/pages.get(cand.relative_to(root), cand.relative_to(root)), here)
+                new = Path(os.path.relpath(root/pages.get(cand.relative_to(root), cand.relative_to(root)), here)).as_posix()
             elif cand.is_relative_to(ROOT): new = f"{cfg.git_url}/blob/{cfg.branch}/{cand.relative_to(ROOT).as_posix()}"
             else: continue
-            return m.group(1) + Path(new).as_posix() + ('#' + frag if frag else '') + m.group(3)
+            return m.group(1) + new + ('#' + frag if frag else '') + m.group(3)  # never Path(url): it folds https:// to https:/
         return m.group(0)
     return _LINK.sub(fix, md)
 
@@ -221,10 +236,35 @@ def _output_file(nb) -> str|None:
         if cell.cell_type == 'raw' and s.lstrip().startswith('---'):
             return Path(f).stem if (f := (yaml.safe_load(s.strip().strip('-')) or {}).get('output-file')) else None
 
+# A tqdm progress bar as it lands in a saved stderr stream: `Loading weights:  46%|####6     | 126/272 [00:00<00:00, ...]`
+_PROGRESS = re.compile(r'^[^\n]*\d+%\|[^|\n]*\|\s*\d+(?:\.\d+)?[kMG]?/\d+(?:\.\d+)?[kMG]?\s*\[[^\n]*\]\s*$')
+
+def strip_progress(text:str) -> str:
+    "`text` (a stderr stream) without its tqdm progress-bar updates; every other line kept."
+    lines = [seg for line in text.split('\n') for seg in [line.split('\r')[-1] if '\r' in line else line]]
+    return '\n'.join(l for l in lines if not _PROGRESS.match(l))
+
+def _plain(md:str) -> str:
+    "Markdown reduced to plain text for an image's alt: links to their text, no code marks, TeX or emphasis."
+    md = re.sub(r'!?\[([^\]]*)\]\([^)]*\)', r'\1', md)
+    md = re.sub(r'\$\$.*?\$\$|\$[^$]*\$', '', md, flags=re.S)
+    return re.sub(r'\s+', ' ', re.sub(r'[`*_#>|]', '', md)).strip()
+
+_TITLE = re.compile(r'(?:suptitle|set_title|title)\(\s*f?([\'"])(.+?)\1')
+
+def figure_alt(code:str, before:str|None) -> str:
+    "Alt text for a cell's figure: the title the code gives it, else the first sentence of the Markdown just before it."
+    if (m := _TITLE.search(code)) and not re.search(r'\{', m.group(2)): return m.group(2).strip()
+    text = _plain(before or '')
+    first = re.split(r'(?<=[.!?])\s', text, maxsplit=1)[0] if text else ''
+    return (first[:197] + '...' if len(first) > 200 else first) or 'Figure (output of the code above)'
+
 def to_myst_nb(nb, rel:Path, src:Path, pages:dict[Path, Path]):
-    "Adapt the processed notebook `nb` (source: `src/rel`) in place for MyST-NB."
+    """Adapt the processed notebook `nb` (source: `src/rel`) in place for MyST-NB. Progress bars (tqdm's updates in a
+    saved stderr stream, such as `Loading weights: 100%|...| 272/272`) are left out of the page: they are the state of
+    one execution, not a result. Other stderr text (warnings) is kept: a warning is fixed where it is raised."""
     import yaml
-    cells = []
+    cells, last_md = [], None
     for cell in nb.cells:
         src_text = ''.join(cell.get('source', ''))
         if cell.cell_type == 'raw' and src_text.lstrip().startswith('---'):
@@ -233,7 +273,8 @@ def to_myst_nb(nb, rel:Path, src:Path, pages:dict[Path, Path]):
                 desc = f"\n\n{{.lead}}\n{fm['description']}" if fm.get('description') else ''
                 cells.append(dict(cell_type='markdown', metadata={}, source=f"# {fm['title']}{desc}"))
             continue
-        if cell.cell_type == 'markdown': cell['source'] = _fix_links(src_text, rel, src, pages)
+        if cell.cell_type == 'markdown':
+            cell['source'] = _fix_links(src_text, rel, src, pages); last_md = src_text
         if cell.cell_type == 'code':
             opts, code = _split_options(src_text)
             if opts.get('include') == 'false': continue
@@ -245,7 +286,12 @@ def to_myst_nb(nb, rel:Path, src:Path, pages:dict[Path, Path]):
             cell['source'] = code.rstrip('\n')
             # An empty Markdown display (`Markdown('')`) is saved as `[]`, which MyST-NB cannot render: drop it.
             cell['outputs'] = [o for o in cell.get('outputs', []) if o.get('data', {}).get('text/markdown', 'x') not in (None, [], '')]
+            for o in cell['outputs']:
+                if o.get('output_type') == 'stream' and o.get('name') == 'stderr': o['text'] = strip_progress(''.join(o['text']))
+            cell['outputs'] = [o for o in cell['outputs'] if o.get('output_type') != 'stream' or o['text'].strip()]
             cell.setdefault('metadata', {})['tags'] = sorted(tags)
+            if any('image/png' in o.get('data', {}) for o in cell['outputs']):
+                cell['metadata'].setdefault('mystnb', {}).setdefault('image', {})['alt'] = figure_alt(code, last_md)
             if 'show_doc' in code:
                 for o in cell.get('outputs', []):
                     if 'text/markdown' in o.get('data', {}):
@@ -295,26 +341,32 @@ def _first_code(path:Path) -> str:
     nb = json.loads(path.read_text(encoding='utf-8'))
     return '\n'.join(''.join(c['source']) for c in nb['cells'] if c['cell_type'] == 'code')
 
+def work_dir(src:Path) -> Path:
+    "A new folder under build/docs/ that belongs to this build alone (two builds of one `src` never share files)."
+    BUILD.mkdir(parents=True, exist_ok=True)
+    name = 'nbs' if src == ROOT/'nbs' else re.sub(r'\W', '_', str(src))[-40:]
+    return Path(tempfile.mkdtemp(dir=BUILD, prefix=f'{name}-'))
+
 def build_sphinx(src:Path, out:Path, api:bool=True, title:str|None=None):
-    "Sphinx + MyST-NB: the site for the notebooks in `src`, into `out` (work files under build/docs/)."
-    work = BUILD/('nbs' if src == ROOT/'nbs' else re.sub(r'\W', '_', str(src))[-60:])
-    shutil.rmtree(work, ignore_errors=True)
-    nav = sphinx_sources(src, work/'src', api)
-    env = dict(os.environ, DOCS_VENDOR=str(VENDOR), DOCS_TITLE=title or '', PYTHONWARNINGS='ignore')
-    # MyST-NB writes the outputs it extracts next to the HTML folder (../jupyter_execute): build in `work`, then move.
-    cmd = [sys.executable, '-m', 'sphinx', '-b', 'html', '-q', '-W', '--keep-going', '-c', str(ROOT/'docs'),
-           '-d', str(work/'doctrees'), str(work/'src'), str(work/'html')]
-    subprocess.run(cmd, check=True, env=env)
-    shutil.rmtree(out, ignore_errors=True)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(work/'html', out)
+    "Sphinx + MyST-NB: the site for the notebooks in `src`, into the new folder `out` (work files in a `work_dir`)."
+    work = work_dir(src)
+    try:
+        nav = sphinx_sources(src, work/'src', api)
+        env = dict(os.environ, DOCS_VENDOR=str(VENDOR), DOCS_TITLE=title or '', PYTHONWARNINGS='ignore')
+        # MyST-NB writes the outputs it extracts next to the HTML folder (../jupyter_execute): build in `work`, then move.
+        cmd = [sys.executable, '-m', 'sphinx', '-b', 'html', '-q', '-W', '--keep-going', '-c', str(ROOT/'docs'),
+               '-d', str(work/'doctrees'), str(work/'src'), str(work/'html')]
+        subprocess.run(cmd, check=True, env=env)
+        shutil.move(work/'html', out)
+    finally: shutil.rmtree(work, ignore_errors=True)
     return nav
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Quarto (nbdev's own path)
 
 def build_quarto(out:Path, api:bool=True):
-    "The steps of `nbdev-docs`, with the docs filter above and the sidebar from `navigation` (needs `quarto`)."
+    """The steps of `nbdev-docs`, with the docs filter above and the sidebar from `navigation` (needs `quarto`), into the
+    new folder `out`. nbdev's own cache (`_proc/`) is shared: two Quarto builds of one checkout must not run at once."""
     import yaml, nbdev.processors, nbdev.serve, nbdev.doclinks
     from nbdev.config import get_config
     from nbdev.quarto import refresh_quarto_yml, render_quarto
@@ -332,7 +384,6 @@ def build_quarto(out:Path, api:bool=True):
         nav.append({'section': API_SECTION, 'contents': [f'api/{m.split(".", 1)[1]}.md' for m in library_modules()]})
     (cache/'sidebar.yml').write_text(yaml.dump({'website': {'sidebar': {'contents': ['index.ipynb', *nav]}}}, sort_keys=False))
     render_quarto(cache, cache/'_quarto_out', n_workers=1)
-    shutil.rmtree(out, ignore_errors=True)
     shutil.move(cache/'_quarto_out', out)
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -345,8 +396,30 @@ _CDN = [  # (pattern of a script URL on a CDN, vendored file under _static/)
     (r'https://[^"\']*require(?:\.min)?\.js', 'requirejs/require.js'),
 ]
 
+_IMG = re.compile(r'<img [^>]*?src="([^"]*_images/[^"]+)"[^>]*>')
+
+def link_figures(html_text:str) -> str:
+    "Each notebook figure (`_images/...`) becomes a link to its full-size file: a wide plot opens at its own width."
+    def wrap(m):
+        before = html_text[:m.start()].rstrip()
+        if re.search(r'<a\s[^<>]*>$', before): return m.group(0)  # already a link
+        return f'<a class="figure-link" href="{m.group(1)}" title="Open the full-size figure">{m.group(0)}</a>'
+    return _IMG.sub(wrap, html_text)
+
+def dedupe_anchors(html_text:str) -> str:
+    """A `show_doc` anchor (`<div id=X class="nbdev-anchor">`) loses its id when the page already has it: Sphinx gave
+    the symbol's section the same id (`#X` still lands there), or an earlier anchor has it (pandoc ids are lower case:
+    `EMBEDDED_GGUF` and `embedded_gguf` both get `embedded_gguf`). Duplicate ids break Sphinx's search summaries."""
+    anchor = re.compile(r'<div id="([^"]+)" class="nbdev-anchor"></div>')
+    taken = set(re.findall(r'\sid="([^"]+)"', anchor.sub('', html_text)))
+    def one(m):
+        if m.group(1) in taken: return '<div class="nbdev-anchor"></div>'
+        taken.add(m.group(1)); return m.group(0)
+    return anchor.sub(one, html_text)
+
 def postprocess(out:Path, url:str|None=None):
-    "Vendored copies for CDN scripts, relative links for links into the published site, `.nojekyll` for Pages."
+    """Vendored copies for CDN scripts, relative links for links into the published site, figures linked to their full
+    size, no duplicate ids, `.nojekyll` for Pages."""
     url = url or site_url()
     static = out/'_static'
     for sub in ('mathjax', 'html-manager', 'requirejs'):
@@ -357,8 +430,47 @@ def postprocess(out:Path, url:str|None=None):
         text = t0 = page.read_text(encoding='utf-8')
         for pat, local in _CDN: text = re.sub(pat, lambda m: up + '_static/' + m.expand(local), text)
         text = re.sub(r'(href=")' + re.escape(url) + r'([^"]*)"', lambda m: f'{m.group(1)}{up}{m.group(2) or "index.html"}"', text)
+        text = dedupe_anchors(link_figures(text))
         if text != t0: page.write_text(text, encoding='utf-8')
     (out/'.nojekyll').touch()
+
+MARKER = '.greater_nb_docs'  # written at the top of every site this tool builds: only such a folder may be replaced
+
+def check_out(out:Path, src:Path) -> Path:
+    """The resolved `--out`, or one line and exit 1 (before any work, nothing deleted) when replacing it could destroy
+    something: the repository root, a source folder (`--src`, nbs/, the library, tests/, docs/, tools/, .git/) or the
+    build's work area, a folder holding one of them or inside one, a path that is not a folder, or an existing folder
+    that is not empty and has no `MARKER` (not a site built by this tool)."""
+    from nbdev.config import get_config
+    cfg = get_config()
+    if out.is_symlink(): sys.exit(f'--out {out}: is a symbolic link; give the folder itself')
+    res = out.resolve()
+    guarded = {'the repository root': ROOT, '--src': src.resolve(), 'the notebooks folder': Path(cfg.nbs_path).resolve(),
+               'the library': Path(cfg.lib_path).resolve(), 'the tests': ROOT/'tests', 'the Sphinx configuration': ROOT/'docs',
+               'the tools': ROOT/'tools', 'the git folder': ROOT/'.git', 'the docs work area': BUILD}
+    for rel, hit in [('is', lambda g: res == g), ('holds', lambda g: g.is_relative_to(res)),
+                     ('lies inside', lambda g: res.is_relative_to(g) and g != ROOT)]:
+        for what, g in guarded.items():
+            if hit(g): sys.exit(f'--out {out}: {rel} {what} ({g}); it would be deleted. Choose a new folder such as _site/')
+    if res.exists() and not res.is_dir(): sys.exit(f'--out {out}: exists and is not a folder; choose a new folder')
+    if res.is_dir() and any(res.iterdir()) and not (res/MARKER).is_file():
+        sys.exit(f'--out {out}: exists and is not a site built by tools/build_docs.py (no {MARKER} in it); '
+                 f'choose a new folder, or delete it yourself if it is an old build')
+    return res
+
+def publish(site:Path, out:Path, tries:int=20):
+    """Put the finished `site` at `out` by renames (same file system): the previous site, if any, is renamed aside, then
+    removed. Another build that publishes in between wins the race; this one then retries, so the last one stays."""
+    for _ in range(tries):
+        old = out.with_name(f'.{out.name}.old-{uuid.uuid4().hex[:8]}')
+        try: os.rename(out, old)
+        except FileNotFoundError: old = None
+        try: os.rename(site, out); return
+        except OSError:
+            if not out.exists(): raise  # not a race with another build: a real error
+        finally:
+            if old: shutil.rmtree(old, ignore_errors=True)
+    sys.exit(f'{out}: another build kept replacing it; run one build at a time')
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -368,16 +480,24 @@ def main(argv=None):
     ap.add_argument('--no-api', action='store_true', help='no API reference pages')
     ap.add_argument('--title', help='site title (default: the project name)')
     a = ap.parse_args(argv)
-    src, out = a.src.resolve(), a.out.resolve()
+    src, out = a.src.resolve(), a.out.absolute()  # relative to where the command was run
     os.chdir(ROOT)  # nbdev's processors read the project's configuration from the working directory
+    out = check_out(out, src)
     if not (VENDOR/'VERSIONS.json').exists(): sys.exit(f'{VENDOR} is missing: run `make setup` (tools/docs_vendor.py)')
     builder = a.builder if a.builder != 'auto' else ('quarto' if shutil.which('quarto') else 'sphinx')
     if builder == 'quarto' and src != ROOT/'nbs': sys.exit('--builder quarto builds nbs/ only (nbdev-docs)')
     t = time.time()
-    if builder == 'quarto': build_quarto(out, api=not a.no_api)
-    else: build_sphinx(src, out, api=not a.no_api, title=a.title)
-    postprocess(out)
-    n = sum(1 for _ in out.rglob('*.html'))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(dir=out.parent, prefix=f'.{out.name}.new-'))  # beside `out`: same file system
+    try:
+        site = stage/'site'
+        if builder == 'quarto': build_quarto(site, api=not a.no_api)
+        else: build_sphinx(src, site, api=not a.no_api, title=a.title)
+        postprocess(site)
+        (site/MARKER).write_text(json.dumps({'built_by': 'tools/build_docs.py', 'src': str(src)}) + '\n')
+        n = sum(1 for _ in site.rglob('*.html'))
+        publish(site, out)
+    finally: shutil.rmtree(stage, ignore_errors=True)
     print(f'{builder}: {n} pages in {out} ({time.time() - t:.0f}s)')
 
 if __name__ == '__main__': main()
