@@ -86,7 +86,7 @@ def choose_on_dev(task:str=MAIN_TASK, root=RESULTS, names:list[str]|None=None) -
     out = out.drop_duplicates(['variant', 'dev_accuracy', 'dev_ce'])   # the 'paper' variant appears in every study
     return out.sort_values(['dev_accuracy', 'dev_ce'], ascending=[False, True], ignore_index=True)
 
-# %% ../nbs/ablations/00_studies.ipynb #84a76cf7
+# %% ../nbs/ablations/00_studies.ipynb #3a128708
 def fixed_prompts(task:str=MAIN_TASK, split:str='dev', root=RESULTS, names:list[str]|None=None) -> 'pd.DataFrame':
     "Every fixed prompt evaluated on `task`/`split` (fixed-prompt arms and starting prompts), once per distinct text."
     import pandas as pd
@@ -98,7 +98,7 @@ def fixed_prompts(task:str=MAIN_TASK, split:str='dev', root=RESULTS, names:list[
     return t.assign(kind='fixed').rename(columns={'accuracy': 'dev_accuracy', 'ce': 'dev_ce'})[
         ['kind', 'study', 'variant', 'arm', 'prompt', 'dev_accuracy', 'dev_ce', 'n', 'eval_file']].reset_index(drop=True)
 
-# %% ../nbs/ablations/00_studies.ipynb #af3e4f37
+# %% ../nbs/ablations/00_studies.ipynb #5da2d82b
 def rank_on_dev(task:str=MAIN_TASK, root=RESULTS, names:list[str]|None=None) -> 'pd.DataFrame':
     "Optimizing configurations (`choose_on_dev`) and fixed prompts (`fixed_prompts`) ranked together on dev rows."
     import pandas as pd
@@ -106,7 +106,7 @@ def rank_on_dev(task:str=MAIN_TASK, root=RESULTS, names:list[str]|None=None) -> 
     out = pd.concat([opt, fixed_prompts(task, 'dev', root, names)[['kind', 'study', 'variant', 'prompt', 'dev_accuracy', 'dev_ce']]])
     return out.sort_values(['dev_accuracy', 'dev_ce'], ascending=[False, True], ignore_index=True)
 
-# %% ../nbs/ablations/00_studies.ipynb #dc7749fc
+# %% ../nbs/ablations/00_studies.ipynb #fb91dd7e
 CHOICE = RESULTS/'choice.json'
 
 def dev_choice(task:str=MAIN_TASK, root=RESULTS, names:list[str]|None=None, note:str='') -> dict:
