@@ -12,10 +12,6 @@ export CHROMIUM
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Tests run on every core (pytest-xdist); a file's module fixtures stay on one worker (xdist_group marks).
 XDIST ?= -n auto --dist loadgroup
-# Defaults for `make run`: the configuration chosen on dev rows (nbs/ablations/06_baselines.ipynb checks it) at seed 0, float32,
-# with its held-out accuracy and CE before and after on all 100 test rows, paired intervals included.
-TASK ?= word_problems
-RUN_ARGS ?= --steps 12 --n-train 6 --max-new-tokens 64 --fluency mean_nll --dtype float32 --eval-split test
 
 .PHONY: setup run test test-slow bench nbs readme docs clean-venv
 
@@ -37,8 +33,10 @@ $(CHROMIUM):
 
 setup: $(STAMP) $(VENDOR_STAMP) $(CHROMIUM)
 
+# `make run`: the configuration chosen on dev rows (results/choice.json), seed 0, float32, then the start prompt, the
+# optimized prompt and the best fixed prompt on the same test rows (tools/make_run.py). Other runs: `greater-nb optimize`.
 run: $(STAMP)
-	$(BIN)/greater-nb optimize --task $(TASK) $(RUN_ARGS)
+	$(BIN)/python tools/make_run.py
 
 # Notebooks and library in sync, notebooks clean, then every test (notebooks included) under pytest.
 test: setup

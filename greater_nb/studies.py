@@ -17,7 +17,8 @@ from .sweep import Study
 # %% auto #0
 __all__ = ['RESULTS', 'MAIN_TASK', 'BBH_TASK', 'BUDGET', 'EVALS', 'SEEDS', 'PAPER', 'SURVEY_TASKS', 'STUDIES', 'CHOICE',
            'config_diff', 'published_prompt', 'combined_rows', 'choose_on_dev', 'fixed_prompts', 'rank_on_dev',
-           'dev_choice', 'tiny', 'progress', 'finished_variants', 'verdict_lines', 'hardware', 'where_run', 'report']
+           'dev_choice', 'chains_cut', 'eval_records', 'three_way', 'choice_arms', 'tiny', 'progress',
+           'finished_variants', 'verdict_lines', 'hardware', 'where_run', 'report']
 
 # %% ../nbs/ablations/00_studies.ipynb #4060d242
 RESULTS = _repo_root()/'results'   # the committed results of the full studies
@@ -118,6 +119,43 @@ def dev_choice(task:str=MAIN_TASK, root=RESULTS, names:list[str]|None=None, note
     cfg = STUDIES[opt['study']].config(opt['variant'], STUDIES[opt['study']].seeds[0])
     return dict(task=task, date=time.strftime('%Y-%m-%d'), optimizer={**opt, 'config': config_diff(cfg, drop=())},
                 fixed=fix, best_on_dev=r.kind.iloc[0], note=note)
+
+# %% ../nbs/ablations/00_studies.ipynb #493f913f
+def chains_cut(records:list[dict], tok, budget:int) -> list[bool]:
+    "Per record: did its reasoning chain use the whole budget (cut, not finished)? Records without token counts are re-tokenized."
+    n = lambda r: r['n_tokens'] if 'n_tokens' in r else len(tok(r['reasoning'], add_special_tokens=False)['input_ids'])
+    return [n(r) >= budget for r in records]
+
+def eval_records(rel:str, study:str, root=RESULTS) -> dict:
+    "A committed evaluation file of `study` (its settings and per-row records)."
+    return json.loads((Path(root)/study/rel).read_text(encoding='utf-8'))
+
+# %% ../nbs/ablations/00_studies.ipynb #95704976
+def three_way(arms:dict, reference:str) -> tuple['pd.DataFrame', dict]:
+    "`arms`: name -> {'correct', 'gold_loss'[, 'cut']} as [seeds, rows] arrays. A table per arm, and paired Δ from `reference`."
+    import numpy as np, pandas as pd
+    from greater_nb.measure import paired_bootstrap
+    A = {k: {m: np.atleast_2d(np.asarray(v, float)) for m, v in d.items()} for k, d in arms.items()}
+    S = A[reference]['correct'].shape[0]
+    rep = lambda x: np.repeat(x, S, 0) if x.shape[0] == 1 else x   # one evaluation, paired with every seed
+    table = pd.DataFrame([dict(arm=k, accuracy=d['correct'].mean(), CE=d['gold_loss'].mean(),
+                               chains_cut=d['cut'].mean() if 'cut' in d else np.nan, seeds=d['correct'].shape[0]) for k, d in A.items()])
+    deltas = {(k, m): paired_bootstrap(rep(d[col]), A[reference][col], m) for k, d in A.items() if k != reference
+              for m, col in (('accuracy', 'correct'), ('CE', 'gold_loss'))}
+    return table, deltas
+
+# %% ../nbs/ablations/00_studies.ipynb #ce6b74e6
+def choice_arms(choice:dict|None=None, split:str='test', root=RESULTS) -> dict:
+    "The start, optimized and best-fixed arms of `choice` (default: the committed one) as `three_way` takes them."
+    choice = choice or json.loads(CHOICE.read_text(encoding='utf-8'))
+    opt, fix = choice['optimizer'], choice['fixed']
+    rows = combined_rows([opt['study'], fix['study']], root)
+    rows = rows[(rows.task == choice['task']) & (rows.split == split)]
+    def arm(study, variant, a):
+        g = rows[(rows.study == study) & (rows.variant == variant) & (rows.arm == a)].sort_values(['seed', 'row'])
+        return {m: g[m].to_numpy(float).reshape(max(1, g.seed.nunique()), -1) for m in ('correct', 'gold_loss')}
+    return {'start': arm(opt['study'], opt['variant'], 'init'), 'optimized': arm(opt['study'], opt['variant'], 'best'),
+            'best fixed': arm(fix['study'], fix['variant'], 'prompt' if STUDIES[fix['study']].variants[fix['variant']].get('prompt') is not None else 'init')}
 
 # %% ../nbs/ablations/00_studies.ipynb #f262bb7e
 def tiny(study:Study, root:str) -> Study:

@@ -3,7 +3,8 @@
 Usage: python tools/make_readme.py [--check]
 - markdown cells are copied verbatim;
 - code cells become ```python fences, followed by their text outputs (streams, `text/plain`) in ``` fences;
-- code cells whose source starts with `#| hide` are left out, other `#| ` directive lines are stripped;
+- code cells whose source starts with `#| hide` are left out, `#| echo: false` cells show their outputs alone, other
+  `#| ` directive lines are stripped;
 - raw cells (e.g. a Quarto YAML front matter block) are left out.
 `--check` exits 1, writing nothing, when README.md differs from the rendering.
 """
@@ -45,7 +46,8 @@ def render_cell(cell) -> str | None:
     if lines and re.match(r'^\s*#\|\s*hide\b', lines[0]): return None
     code = '\n'.join(l for l in lines if not _DIRECTIVE.match(l)).strip('\n')
     if not code.strip(): return None
-    return '\n\n'.join([_fence(code, 'python')] + [_fence(o) for o in _outputs(cell)])
+    echo = not any(re.match(r'^\s*#\|\s*echo:\s*false\b', l) for l in lines)   # `#| echo: false`: the output alone
+    return '\n\n'.join(([_fence(code, 'python')] if echo else []) + [_fence(o) for o in _outputs(cell)]) or None
 
 def render(nb_path:Path=NB) -> str:
     "The README text for the notebook at `nb_path` (deterministic: depends only on the notebook's cells)."

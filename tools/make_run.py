@@ -1,0 +1,79 @@
+"""`make run`: the configuration chosen on dev rows, optimized on the embedded model, then the honest comparison.
+
+Reads the committed dev choice (results/choice.json: the best optimizing configuration and the best fixed prompt on
+dev rows), runs that configuration with seed 0 in float32, evaluates its optimized prompt on the test rows, and prints
+three arms on the same rows: the optimizer's start, the optimized prompt, and the best fixed prompt, with accuracy,
+answer CE, the share of chains the reasoning budget cut, and paired 95% bootstrap intervals over rows. A fixed
+prompt's committed test evaluation is read instead of recomputed when its settings match this run's (it says so).
+
+Usage: python tools/make_run.py [--choice results/choice.json]
+"""
+import argparse, json, sys, time
+from pathlib import Path
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+def committed_eval(task:str, prompt:str, cfg, results:Path) -> tuple[Path, dict]|tuple[None, None]:
+    "A committed float32 test evaluation of `prompt` on all test rows with this run's budget and answer length."
+    for f in sorted(results.glob(f'*/evals/{task}/test/*.json')):
+        d = json.loads(f.read_text(encoding='utf-8'))
+        s = d.get('settings', {})
+        if (d.get('prompt') == prompt and d.get('dtype') == 'float32' and d.get('n') in (None, len(d['records']))
+                and s.get('max_new_tokens') == cfg.max_new_tokens and s.get('answer_tokens', 8) == cfg.answer_tokens):
+            return f, d
+    return None, None
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--choice', type=Path, default=ROOT/'results'/'choice.json')
+    a = ap.parse_args(argv)
+    from greater_nb.studies import RESULTS, three_way, chains_cut, where_run
+    from greater_nb.optimizer import GreaterConfig, optimize
+    from greater_nb.sweep import results_table
+    try: choice = json.loads(a.choice.read_text(encoding='utf-8'))
+    except (OSError, ValueError) as e: sys.exit(f'make run: cannot read the dev choice {a.choice}: {e}')
+    opt, fixed = choice['optimizer'], choice['fixed']
+    cfg = GreaterConfig(**opt['config'])
+    t = results_table(opt['study'], RESULTS)
+    past = t[(t.variant == opt['variant']) & (t.seed == 0) & (t.arm == 'best')].optimize_seconds.tolist()
+    ev = t[(t.variant == opt['variant']) & (t.seed == 0) & (t.split == 'test') & (t.arm == 'best')].eval_file.tolist()
+    ev_s = json.loads((RESULTS/opt['study']/ev[0]).read_text())['seconds'] if ev else 0
+    mins = f"about {(past[0] + ev_s) / 60:.0f} minutes" if past else 'a quarter of an hour or more'
+    print(f"make run: {choice['task']}, the configuration chosen on dev rows on {choice['date']} ({a.choice}):\n"
+          f"  {opt['variant']} from study '{opt['study']}' {opt['config']}, seed 0, float32 on this CPU.\n"
+          f"  It takes {mins} on a 2-core CPU" + (f" (its committed run: {past[0] / 60:.0f} min of optimization, "
+          f"{where_run(opt['study'], RESULTS)}; then one test evaluation, {ev_s / 60:.0f} min)" if past else '') + '.\n'
+          f"  The best fixed prompt on dev was {fixed['prompt']!r} ({fixed['dev_accuracy']:.1%} on dev, against "
+          f"{opt['dev_accuracy']:.1%} for this configuration's optimized prompts).", flush=True)
+    if choice.get('note'): print(f"  Note on the choice: {choice['note']}", flush=True)
+    import torch
+    from greater_nb.models import load_model
+    from greater_nb.data import load_task
+    from greater_nb.evaluate import evaluate
+    task = load_task(choice['task'])
+    model, tok = load_model(dtype='float32')
+    log = ROOT/'runs'/f"{task.name}-make-run-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
+    log.parent.mkdir(exist_ok=True)
+    res = optimize(model, tok, task, cfg, log, progress=True)
+    print(f"\noptimized prompt: {res.best_prompt!r} (log: {log.relative_to(ROOT)})", flush=True)
+    kw = dict(split='test', batch_size=cfg.batch_size, max_new_tokens=cfg.max_new_tokens, answer_tokens=cfg.answer_tokens)
+    arms = {}
+    for name, prompt in (('start', cfg.init_prompt), ('best fixed', fixed['prompt'])):
+        f, d = committed_eval(task.name, prompt, cfg, RESULTS)
+        if d: print(f"{name} prompt {prompt!r}: its committed test evaluation is read, not recomputed ({f.relative_to(ROOT)})"); recs = d['records']
+        else: print(f"{name} prompt {prompt!r}: evaluating on the test rows", flush=True); recs = evaluate(model, tok, task, prompt, **kw).records
+        arms[name] = recs
+    print('optimized prompt: evaluating on the test rows', flush=True)
+    arms['optimized'] = evaluate(model, tok, task, res.best_ids, **kw).records
+    data = {k: dict(correct=[[r['correct'] for r in v]], gold_loss=[[r['gold_loss'] for r in v]],
+                    cut=[chains_cut(v, tok, cfg.max_new_tokens)]) for k, v in arms.items()}
+    table, deltas = three_way(data, 'optimized')
+    print(f"\n{task.name}, the same {len(arms['optimized'])} test rows (never seen by the optimizer or by the dev choice), "
+          f"float32, {cfg.max_new_tokens}-token reasoning budget:")
+    print(table.assign(accuracy=table.accuracy.map('{:.1%}'.format), CE=table.CE.map('{:.3f}'.format),
+                       chains_cut=table.chains_cut.map('{:.0%}'.format)).drop(columns='seeds').to_string(index=False))
+    print('\noptimized prompt against each, paired on the same rows (95% bootstrap interval over rows):')
+    for (k, m), p in deltas.items():
+        print(f"  vs {k} ({m}): {p} — {'beyond row noise' if p.excludes_zero else 'not distinguishable from row noise'}")
+
+if __name__ == '__main__': main()
