@@ -306,7 +306,7 @@ def check_discordant(
     "Grade a hand-written count of discordant rows against `discordant` and a plain loop."
     rng, data = torch.Generator().manual_seed(5), []
     for n, pa, pb in [(1, .5, .5), (8, .4, .2), (50, .3, .6), (100, .5, .5), (0, .5, .5)]:
-        data.append((f'{n} rows', (torch.rand(n, generator=rng) < pa).tolist(), (torch.rand(n, generator=rng) < pb).tolist()))
+        data.append((f"{n} row{'s' * (n != 1)}", (torch.rand(n, generator=rng) < pa).tolist(), (torch.rand(n, generator=rng) < pb).tolist()))
     data.append(('1/0 integers, not booleans', [1, 0, 1, 1, 0], [0, 0, 1, 0, 1]))
     def case(a, b):
         def check():
@@ -314,7 +314,8 @@ def check_discordant(
             if lib != hand: raise AssertionError('the references disagree')
             got = theirs(fn, list(a), list(b))
             try: got = tuple(int(x) for x in got)
-            except (TypeError, ValueError): raise Mismatch(f'return a pair of counts (only_a, only_b), got {got!r}') from None
+            except (TypeError, ValueError): got = None
+            if got is None or len(got) != 2: raise Mismatch(f'return a pair of counts (only_a, only_b), got {got!r}')
             if got != lib:
                 hint = ' (swapped: first the rows only `a` got right)' if got == lib[::-1] else \
                        ' (count each side separately, not all disagreements together)' if sum(got) == sum(lib) else ''
@@ -386,8 +387,11 @@ def check_overlap(
             if not isinstance(got, dict): raise Mismatch(f'return a dict with steps, same_top_mu and same_chosen, got {type(got).__name__}')
             got = {k: got.get(k) for k in lib}
             if got != lib:
-                hint = ' (the top-μ is a set: compare without order)' if got['same_top_mu'] is not None and got['same_top_mu'] < lib['same_top_mu'] else \
-                       ' (match steps by their step number)' if got['steps'] == lib['steps'] else ''
+                by_pos = dict(steps=min(len(a), len(b)), same_top_mu=sum(set(x['selected']) == set(y['selected']) for x, y in zip(a, b)),
+                              same_chosen=sum(x['chosen'] == y['chosen'] for x, y in zip(a, b)))
+                as_lists = {**lib, 'same_top_mu': sum(x['selected'] == y['selected'] for x in a for y in b if x['step'] == y['step'])}
+                hint = ' (match steps by their step number, not by position in the list)' if got == by_pos else \
+                       ' (the top-μ is a set: compare without order)' if got == as_lists else ''
                 raise Mismatch(f'expected {lib}, got {got}{hint}')
         return check
     return grade('overlap of two runs', [(d, case(a, b)) for d, a, b in data], 'the library and a loop over matched steps')
@@ -410,9 +414,11 @@ def check_guess(
 EXERCISE_MARKS = ('# EXERCISE', '# PREDICTION')
 
 def exercise_cells(nb:dict) -> list[int]:
-    "Indices of the code cells of notebook `nb` (its JSON as a dict) whose first line is an exercise or prediction mark."
-    first = lambda c: (''.join(c.get('source', '')).lstrip().split('\n') or [''])[0]
-    return [i for i, c in enumerate(nb['cells']) if c['cell_type'] == 'code' and first(c).startswith(EXERCISE_MARKS)]
+    "Indices of the code cells of `nb` (a notebook's JSON as a dict) with an exercise or prediction mark in their leading comments."
+    def head(c):   # the cell's leading comment lines (nbdev's `#|` directives among them)
+        lines = ''.join(c.get('source', '')).strip().split('\n')
+        return [l.strip() for l in lines[:next((j for j, l in enumerate(lines) if not l.strip().startswith('#')), len(lines))]]
+    return [i for i, c in enumerate(nb['cells']) if c['cell_type'] == 'code' and any(l.startswith(EXERCISE_MARKS) for l in head(c))]
 
 def clear_exercise_outputs(path) -> int:
     "Empty the outputs of the exercise and prediction cells of the notebook at `path`; the number of cells cleared."
