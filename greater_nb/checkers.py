@@ -6,7 +6,7 @@ Docs: https://greater-nb.github.io/greater_nb/tutorials/checkers.html.md"""
 
 # %% ../nbs/tutorials/checkers.ipynb #b41934db
 from __future__ import annotations
-import math
+import itertools, math
 from dataclasses import dataclass
 import torch
 
@@ -15,10 +15,13 @@ from .loss import combine
 from .onehot import splice_embeddings
 from .propose import topk_sets
 from .select import top_mu
+from .measure import discordant, choice_overlap
 
 # %% auto #0
-__all__ = ['Verdict', 'Mismatch', 'grade', 'brute_force_intersection', 'check_intersection', 'check_splice', 'loss_by_hand',
-           'check_loss', 'brute_force_top_mu', 'check_top_mu', 'check_guess']
+__all__ = ['EXERCISE_MARKS', 'Verdict', 'Mismatch', 'Skip', 'theirs', 'grade', 'brute_force_intersection',
+           'acceptable_intersections', 'check_intersection', 'check_splice', 'loss_by_hand', 'check_loss',
+           'brute_force_top_mu', 'check_top_mu', 'check_discordant', 'check_best_so_far', 'check_overlap',
+           'check_guess', 'exercise_cells', 'clear_exercise_outputs']
 
 # %% ../nbs/tutorials/checkers.ipynb #ca6858da
 @dataclass
@@ -27,29 +30,55 @@ class Verdict:
     exercise: str
     passed: bool
     message: str
+    attempted: bool = True   # False while the exercise is its stub, or the guess is not written down
     def __bool__(self): return self.passed
-    def __repr__(self): return f"{'✓ PASS' if self.passed else '✗ FAIL'} {self.exercise}: {self.message}"
+    def __repr__(self): return f"{'✓ PASS' if self.passed else '✗ FAIL' if self.attempted else '… NOT ATTEMPTED YET'} {self.exercise}: {self.message}"
     __str__ = __repr__
 
 class Mismatch(Exception):
     "Raised by a case when the learner's result disagrees with the references."
 
+class Skip(Exception):
+    "Raised by a case the checker cannot grade: it is named in the verdict, never counted as agreeing."
+
+class _Raised(Exception):
+    "An exception from inside the learner's code (its `__cause__`), kept apart from the checker's own errors."
+
+class _NotWritten(Exception):
+    "The learner's function still raises the stub's `NotImplementedError`."
+
+def theirs(f, *args, **kw):
+    "Call the learner's code `f`: its exceptions come back wrapped, so that they are told apart from the checker's."
+    try: return f(*args, **kw)
+    except NotImplementedError as e: raise _NotWritten() from e
+    except Exception as e: raise _Raised() from e
+
+# %% ../nbs/tutorials/checkers.ipynb #59801ca9
 def grade(exercise:str, cases:list, what:str) -> Verdict:
     "Run each `(description, check)` case; `check()` raises `Mismatch` on a wrong answer. `what` says what passing means."
+    notes, skipped = [], []
     for n, (desc, check) in enumerate(cases, 1):
-        try: check()
-        except NotImplementedError:
-            return Verdict(exercise, False, 'not written yet: replace `raise NotImplementedError` with your code, then run the cell again')
-        except Mismatch as e: return Verdict(exercise, False, f'case {n} of {len(cases)} ({desc}): {e}')
-        except Exception as e: return Verdict(exercise, False, f'case {n} of {len(cases)} ({desc}): your function raised {type(e).__name__}: {e}')
-    return Verdict(exercise, True, f'all {len(cases)} cases agree with {what}')
+        where = f'case {n} of {len(cases)} ({desc})'
+        try: note = check()
+        except _NotWritten: return Verdict(exercise, False, 'not attempted yet: replace `raise NotImplementedError` with your code, then run the cell again', False)
+        except Mismatch as e: return Verdict(exercise, False, f'{where}: {e}')
+        except _Raised as e: return Verdict(exercise, False, f'{where}: your function raised {type(e.__cause__).__name__}: {e.__cause__}')
+        except Skip as e: skipped.append(f'case {n} ({desc}): {e}'); continue
+        except Exception as e:
+            return Verdict(exercise, False, f'{where}: the checker itself failed ({type(e).__name__}: {e}); this is not your code, please report it')
+        if note: notes.append(f'case {n}: {note}')
+    graded = len(cases) - len(skipped)
+    if not graded: return Verdict(exercise, False, 'no case could be graded: ' + '; '.join(skipped))
+    msg = f"all {graded} {'graded ' if skipped else ''}cases agree with {what}" + ''.join(f'; {x}' for x in notes)
+    return Verdict(exercise, True, msg + (f"; {len(skipped)} of {len(cases)} skipped, not graded: " + '; '.join(skipped) if skipped else ''))
 
 # %% ../nbs/tutorials/checkers.ipynb #4ed8032c
 def _as_set(x) -> set[int]:
     "A set of ints from a set, list, tuple or tensor of token ids."
     if isinstance(x, torch.Tensor): x = x.flatten().tolist()
     if not isinstance(x, (set, frozenset, list, tuple)): raise Mismatch(f'return a set of token ids, got {type(x).__name__}')
-    return {int(t) for t in x}
+    try: return {int(t) for t in x}
+    except (TypeError, ValueError): raise Mismatch('return a set of token ids (ints)') from None
 
 def brute_force_intersection(logprobs:torch.Tensor, k:int, allowed:torch.Tensor) -> set[int]:
     "Eq. 4 with Python only: sort each row's allowed tokens, keep k, intersect the sets one by one."
@@ -61,26 +90,41 @@ def brute_force_intersection(logprobs:torch.Tensor, k:int, allowed:torch.Tensor)
         out = top if out is None else out & top
     return out
 
-def _intersection_cases(fn, logprobs=None, allowed=None) -> list:
-    g = torch.Generator().manual_seed(0)
-    data = []
-    for q, V, k in [(1, 30, 3), (2, 30, 5), (3, 50, 10), (5, 200, 10), (5, 200, 40), (4, 60, 1)]:
+# %% ../nbs/tutorials/checkers.ipynb #a53602da
+def acceptable_intersections(logprobs:torch.Tensor, k:int, allowed:torch.Tensor, limit:int=10_000) -> set[frozenset]|None:
+    "Every intersection of eq. 4 under some way of breaking ties at the k-th place; None when there are over `limit` ways."
+    per_row = []
+    for lp in logprobs.tolist():
+        ok = sorted((t for t in range(len(lp)) if allowed[t]), key=lambda t: -lp[t])
+        if len(ok) <= k: per_row.append([frozenset(ok)]); continue
+        kth = lp[ok[k - 1]]
+        above, tied = frozenset(t for t in ok if lp[t] > kth), [t for t in ok if lp[t] == kth]
+        per_row.append([above | frozenset(c) for c in itertools.combinations(tied, k - len(above))])
+    if math.prod(map(len, per_row)) > limit: return None
+    return {frozenset.intersection(*c) for c in itertools.product(*per_row)}
+
+# %% ../nbs/tutorials/checkers.ipynb #86fcaf72
+def _intersection_cases(fn, logprobs=None, allowed=None, k:int=10, random_cases:bool=True) -> list:
+    g, data = torch.Generator().manual_seed(0), []
+    for q, V, kk in [(1, 30, 3), (2, 30, 5), (3, 50, 10), (5, 200, 10), (5, 200, 40), (4, 60, 1)] if random_cases else []:
         lp = torch.log_softmax(torch.randn(q, V, generator=g, dtype=torch.float64) * 2, -1)
         ok = torch.rand(V, generator=g) > 0.2
-        data.append((f'q={q}, k={k}, {V} tokens, {V - int(ok.sum())} disallowed', lp, k, ok))
+        data.append((f'q={q}, k={kk}, {V} tokens, {V - int(ok.sum())} disallowed', lp, kk, ok))
     if logprobs is not None:
-        data.append((f'the tutorial\'s {logprobs.shape[0]} questions, k=10', logprobs, 10,
+        data.append((f"the tutorial's {logprobs.shape[0]} questions, k={k}", logprobs, k,
                      allowed if allowed is not None else torch.ones(logprobs.shape[-1], dtype=torch.bool)))
     def case(lp, k, ok):
         def check():
-            lib, brute = set.intersection(*topk_sets(lp, k, ok)), brute_force_intersection(lp, k, ok)
-            if lib != brute: return  # a tie at the k-th place: both answers are right, nothing to grade
-            got = _as_set(fn(lp.clone(), k, ok.clone()))
-            if got != lib:
+            lib, brute, right = set.intersection(*topk_sets(lp, k, ok)), brute_force_intersection(lp, k, ok), acceptable_intersections(lp, k, ok)
+            if right is None: raise Skip('ties at the k-th place allow too many answers to list')
+            if {frozenset(lib), frozenset(brute)} - right: raise AssertionError('a reference gives an answer eq. 4 does not allow')
+            got = _as_set(theirs(fn, lp.clone(), k, ok.clone()))
+            if frozenset(got) not in right:
                 extra, missing = sorted(got - lib)[:5], sorted(lib - got)[:5]
-                hint = ' (a disallowed token is in your set)' if any(not ok[t] for t in got if t < len(ok)) else \
+                hint = ' (a disallowed token is in your set)' if any(not ok[t] for t in got if 0 <= t < len(ok)) else \
                        ' (that looks like a union, not an intersection)' if got > lib else ''
                 raise Mismatch(f'expected {len(lib)} tokens, got {len(got)}; extra {extra}, missing {missing}{hint}')
+            if len(right) > 1: return f'a tie at the k-th place, any of its {len(right)} tie-breaks accepted'
         return check
     return [(d, case(lp, k, ok)) for d, lp, k, ok in data]
 
@@ -88,9 +132,11 @@ def check_intersection(
     fn, # your function: fn(logprobs [q, vocab], k, allowed [vocab] bool) -> set of token ids
     logprobs:torch.Tensor|None=None, # optional real log-probabilities to check on too
     allowed:torch.Tensor|None=None, # the allowed mask for `logprobs`
+    k:int=10, # the k used with `logprobs`
+    random_cases:bool=True, # also the random cases (False: only `logprobs`)
 ) -> Verdict:
-    "Grade a hand-written eq. 4 against the library's `topk_sets` and a brute-force Python reference."
-    return grade('intersection of the top-k sets (eq. 4)', _intersection_cases(fn, logprobs, allowed),
+    "Grade a hand-written eq. 4 against the library's `topk_sets` and a brute-force Python reference, every tie-break allowed."
+    return grade('intersection of the top-k sets (eq. 4)', _intersection_cases(fn, logprobs, allowed, k, random_cases),
                  'the library and a brute-force Python intersection')
 
 # %% ../nbs/tutorials/checkers.ipynb #d2aa3736
@@ -102,9 +148,9 @@ class _TinyLM(torch.nn.Module):
         self.emb = torch.nn.Embedding.from_pretrained(w)  # frozen, like the model's
     def get_input_embeddings(self): return self.emb
 
-def _splice_cases(fn, model=None) -> list:
-    tiny, data = _TinyLM(), []
-    g = torch.Generator().manual_seed(1)
+def _splice_data(model=None) -> list:
+    "(description, model, ids, at, candidates, kind of ε) for each case: a tiny random table, and the model if given."
+    tiny, data, g = _TinyLM(), [], torch.Generator().manual_seed(1)
     for B, L, cands, at, kind in [(1, 7, [3, 9, 17], [2], 'one-hot'), (3, 9, [5, 11, 2, 30], [1, 4, 6], 'one-hot'),
                                    (2, 8, [4, 8, 12], [0, 7], 'other candidate'), (2, 8, [4, 8, 12], [3, 3], 'a mixture')]:
         ids = torch.randint(0, 40, (B, L), generator=g)
@@ -114,38 +160,48 @@ def _splice_cases(fn, model=None) -> list:
         ids = torch.randint(100, 2000, (2, 12), generator=g)
         ids[0, 5] = ids[1, 5] = 1000
         data.append(('the model, batch 2, ε one-hot', model, ids, torch.tensor([5, 5]), [1000, 1500, 1700], 'one-hot'))
+    return data
+
+# %% ../nbs/tutorials/checkers.ipynb #47ef0fcc
+def _splice_values(out, m, ids, at, eps, E) -> torch.Tensor:
+    "Check the learner's spliced embeddings `out` against the library and an explicit loop; the reference."
+    emb = m.get_input_embeddings()
+    if not isinstance(out, torch.Tensor): raise Mismatch(f'return a tensor of embeddings, got {type(out).__name__}')
+    with torch.no_grad():
+        ref = emb(ids).clone()
+        for b in range(len(ids)): ref[b, at[b]] = sum(eps[c] * E[c] for c in range(len(E)))
+        lib = splice_embeddings(m, ids, at, eps.clone().requires_grad_(), E)
+    if tuple(out.shape) != tuple(ref.shape): raise Mismatch(f'expected shape {tuple(ref.shape)}, got {tuple(out.shape)}')
+    tol = 1e-5 if ref.dtype == torch.float32 else 1e-10
+    if not torch.allclose(lib, ref, atol=tol): raise AssertionError('the library and the reference disagree')  # a checker bug
+    bad = (out.detach() - ref).abs().amax(-1) > tol
+    if bad.any():
+        b, c = bad.nonzero()[0].tolist()
+        where = 'the spliced column' if c == at[b] else 'a column that should be the ordinary embedding'
+        raise Mismatch(f'row {b}, column {c} ({where}) differs from the reference')
+    return ref
+
+# %% ../nbs/tutorials/checkers.ipynb #497b3571
+def _splice_cases(fn, model=None) -> list:
     def case(m, ids, at, cands, kind):
         def check():
-            emb = m.get_input_embeddings()
-            with torch.no_grad(): E = emb(torch.tensor(cands))
+            with torch.no_grad(): E = m.get_input_embeddings()(torch.tensor(cands))
             eps = torch.zeros(len(cands), dtype=E.dtype)
             if kind == 'one-hot': eps[0] = 1
             elif kind == 'other candidate': eps[-1] = 1
             else: eps[:] = torch.linspace(1, 2, len(cands), dtype=E.dtype) / torch.linspace(1, 2, len(cands)).sum()
             mine = eps.clone().requires_grad_()
-            out = fn(m, ids.clone(), at.clone(), mine, E)
-            if not isinstance(out, torch.Tensor): raise Mismatch(f'return a tensor of embeddings, got {type(out).__name__}')
-            with torch.no_grad():
-                ref = emb(ids).clone()
-                for b in range(len(ids)): ref[b, at[b]] = sum(eps[c] * E[c] for c in range(len(cands)))
-                lib = splice_embeddings(m, ids, at, eps.clone().requires_grad_(), E)
-            if tuple(out.shape) != tuple(ref.shape): raise Mismatch(f'expected shape {tuple(ref.shape)}, got {tuple(out.shape)}')
-            tol = 1e-5 if ref.dtype == torch.float32 else 1e-10
-            if not torch.allclose(lib, ref, atol=tol): raise AssertionError('the library and the reference disagree')  # cannot happen
-            bad = (out.detach() - ref).abs().amax(-1) > tol
-            if bad.any():
-                b, c = bad.nonzero()[0].tolist()
-                where = 'the spliced column' if c == at[b] else 'a column that should be the ordinary embedding'
-                raise Mismatch(f'row {b}, column {c} ({where}) differs from the reference')
+            out = theirs(fn, m, ids.clone(), at.clone(), mine, E)
+            ref = _splice_values(out, m, ids, at, eps, E)
             if not out.requires_grad: raise Mismatch('the output does not depend on ε differentiably (build the row as ε @ E, not by looking up a token)')
             R = torch.randn(ref.shape, generator=torch.Generator().manual_seed(2), dtype=torch.float64).to(ref.dtype)
-            (out * R).sum().backward()
+            theirs(lambda: (out * R).sum().backward())
             want = sum(R[b, at[b]] @ E.T for b in range(len(ids)))
             if mine.grad is None: raise Mismatch('ε got no gradient')
             if not torch.allclose(mine.grad, want, atol=1e-4 if ref.dtype == torch.float32 else 1e-9):
                 raise Mismatch(f'∂s/∂ε is {mine.grad.tolist()}, expected {want.tolist()}')
         return check
-    return [(d, case(m, ids, at, cands, kind)) for d, m, ids, at, cands, kind in data]
+    return [(d, case(m, ids, at, cands, kind)) for d, m, ids, at, cands, kind in _splice_data(model)]
 
 def check_splice(
     fn, # your function, with the signature of `splice_embeddings(model, input_ids, at, eps, E)`
@@ -170,6 +226,31 @@ def _library_loss(al, y, pl, p, lam):
     one = lambda n: torch.ones(1, n, dtype=al.dtype)
     return combine(target_nll(al[None], y[None], one(len(y))), target_nll(pl[None], p[None], one(len(p))), lam)[0]
 
+# %% ../nbs/tutorials/checkers.ipynb #6a5c5810
+def _loss_hint(got:float, al, y, pl, p, lam:float) -> str:
+    "A hint for a wrong loss value: the fluency term without its exponential, or missing."
+    ce, full = loss_by_hand(al, y, pl, p, 0.), loss_by_hand(al, y, pl, p, lam)
+    if not lam: return ''
+    nll = math.log((full - ce) / lam)
+    if math.isclose(got, ce + lam * nll, rel_tol=1e-6): return ' (the fluency term is the perplexity: exp of the mean NLL)'
+    if math.isclose(got, ce, rel_tol=1e-6): return ' (the fluency term is missing)'
+    return ''
+
+# %% ../nbs/tutorials/checkers.ipynb #8ff14fa9
+def _loss_gradient(out, a, q, al, y, pl, p, lam, da, dp):
+    "Back-propagate the learner's loss `out` (of logits `a`, `q`) and compare with finite differences and the library."
+    theirs(out.backward)
+    if a.grad is None or q.grad is None: raise Mismatch('no gradient reached the answer or the prompt logits')
+    h, f = 1e-5, lambda s: loss_by_hand(al + s * da, y, pl + s * dp, p, lam)
+    fd, mine = (f(h) - f(-h)) / (2 * h), (a.grad * da).sum().item() + (q.grad * dp).sum().item()
+    if not math.isclose(mine, fd, rel_tol=1e-5, abs_tol=1e-7):
+        raise Mismatch(f'directional derivative {mine:.6f} by autograd, {fd:.6f} by finite differences')
+    la, lq = al.clone().requires_grad_(), pl.clone().requires_grad_()
+    _library_loss(la, y, lq, p, lam).backward()
+    if not (torch.allclose(a.grad, la.grad, atol=1e-9) and torch.allclose(q.grad, lq.grad, atol=1e-9)):
+        raise Mismatch("the gradient differs from the library's")
+
+# %% ../nbs/tutorials/checkers.ipynb #427bd710
 def _loss_cases(fn) -> list:
     g, data = torch.Generator().manual_seed(3), []
     for T, P, V, lam in [(1, 4, 11, 0.2), (3, 1, 11, 0.2), (2, 6, 23, 0.), (1, 5, 7, 1.), (4, 8, 50, 0.2)]:
@@ -179,30 +260,15 @@ def _loss_cases(fn) -> list:
     def case(al, y, pl, p, lam, da, dp):
         def check():
             a, q = al.clone().requires_grad_(), pl.clone().requires_grad_()
-            out = fn(a, y.clone(), q, p.clone(), lam)
+            out = theirs(fn, a, y.clone(), q, p.clone(), lam)
             if not isinstance(out, torch.Tensor): raise Mismatch(f'return a scalar tensor built with torch operations, got {type(out).__name__}')
             if out.numel() != 1: raise Mismatch(f'return one number per example (a scalar), got shape {tuple(out.shape)}')
             hand, lib = loss_by_hand(al, y, pl, p, lam), _library_loss(al, y, pl, p, lam).item()
-            if not math.isclose(hand, lib, rel_tol=1e-9): raise AssertionError('the references disagree')  # cannot happen
+            if not math.isclose(hand, lib, rel_tol=1e-9): raise AssertionError('the references disagree')  # a checker bug
             if not math.isclose(out.item(), hand, rel_tol=1e-7, abs_tol=1e-9):
-                ce = loss_by_hand(al, y, pl, p, 0.)
-                nll = math.log((hand - ce) / lam) if lam else 0.
-                hint = ' (the fluency term is the perplexity: exp of the mean NLL)' if lam and math.isclose(out.item(), ce + lam * nll, rel_tol=1e-6) else \
-                       ' (the fluency term is missing)' if lam and math.isclose(out.item(), ce, rel_tol=1e-6) else ''
-                raise Mismatch(f'loss {out.item():.6f}, expected {hand:.6f}{hint}')
+                raise Mismatch(f'loss {out.item():.6f}, expected {hand:.6f}{_loss_hint(out.item(), al, y, pl, p, lam)}')
             if not out.requires_grad: raise Mismatch('the loss is not differentiable (no graph back to the logits): use torch operations throughout')
-            out.backward()
-            if a.grad is None or q.grad is None: raise Mismatch('no gradient reached the answer or the prompt logits')
-            h = 1e-5
-            f = lambda s: loss_by_hand(al + s * da, y, pl + s * dp, p, lam)
-            fd = (f(h) - f(-h)) / (2 * h)
-            mine = (a.grad * da).sum().item() + (q.grad * dp).sum().item()
-            if not math.isclose(mine, fd, rel_tol=1e-5, abs_tol=1e-7):
-                raise Mismatch(f'directional derivative {mine:.6f} by autograd, {fd:.6f} by finite differences')
-            la, lq = al.clone().requires_grad_(), pl.clone().requires_grad_()
-            _library_loss(la, y, lq, p, lam).backward()
-            if not (torch.allclose(a.grad, la.grad, atol=1e-9) and torch.allclose(q.grad, lq.grad, atol=1e-9)):
-                raise Mismatch("the gradient differs from the library's")
+            _loss_gradient(out, a, q, al, y, pl, p, lam, da, dp)
         return check
     return [(d, case(*x)) for d, *x in data]
 
@@ -229,8 +295,9 @@ def _top_mu_cases(fn) -> list:
         def check():
             lib, brute = top_mu(grad, cands, mu), brute_force_top_mu(grad, cands, mu)
             if lib != brute: raise AssertionError('the references disagree')  # cannot happen
-            got = fn(grad.clone(), list(cands), mu)
-            got = got.tolist() if isinstance(got, torch.Tensor) else list(got)
+            got = theirs(fn, grad.clone(), list(cands), mu)
+            try: got = got.tolist() if isinstance(got, torch.Tensor) else [int(x) for x in got]
+            except (TypeError, ValueError): raise Mismatch(f'return a list of token ids, got {type(got).__name__}') from None
             if got != lib:
                 hint = ' (those have the largest ∂L/∂ε: GReaTer wants the most negative)' if set(got) == set(brute_force_top_mu(-grad, cands, mu)) and set(got) != set(lib) else \
                        ' (right tokens, wrong order: best first, ties in list order)' if set(got) == set(lib) else \
@@ -245,16 +312,141 @@ def check_top_mu(
     "Grade a hand-written top-μ against the library's `top_mu` and a stable Python sort."
     return grade('top-μ by −∂L/∂ε (Algorithm 1, line 14)', _top_mu_cases(fn), 'the library and a stable Python sort')
 
+# %% ../nbs/tutorials/checkers.ipynb #62932ef8
+def _discordant_by_hand(a, b) -> tuple[int, int]:
+    only_a = only_b = 0
+    for x, y in zip(a, b):
+        if x and not y: only_a += 1
+        if y and not x: only_b += 1
+    return only_a, only_b
+
+def check_discordant(
+    fn, # your function: fn(a, b) -> (rows only a got right, rows only b got right)
+) -> Verdict:
+    "Grade a hand-written count of discordant rows against `discordant` and a plain loop."
+    rng, data = torch.Generator().manual_seed(5), []
+    for n, pa, pb in [(8, .5, .3), (50, .3, .6), (1, .5, .5), (100, .5, .5), (0, .5, .5)]:
+        data.append((f"{n} row{'s' * (n != 1)}", (torch.rand(n, generator=rng) < pa).tolist(), (torch.rand(n, generator=rng) < pb).tolist()))
+    data.append(('1/0 integers, not booleans', [1, 0, 1, 1, 0], [0, 0, 1, 0, 1]))
+    def case(a, b):
+        def check():
+            lib, hand = discordant(a, b), _discordant_by_hand(a, b)
+            if lib != hand: raise AssertionError('the references disagree')
+            got = theirs(fn, list(a), list(b))
+            try: got = tuple(int(x) for x in got)
+            except (TypeError, ValueError): got = None
+            if got is None or len(got) != 2: raise Mismatch(f'return a pair of counts (only_a, only_b), got {got!r}')
+            if got != lib:
+                hint = ' (swapped: first the rows only `a` got right)' if got == lib[::-1] else \
+                       ' (count each side separately, not all disagreements together)' if sum(got) == sum(lib) else ''
+                raise Mismatch(f'expected {lib}, got {got}{hint}')
+        return check
+    return grade('discordant rows', [(d, case(a, b)) for d, a, b in data], 'the library and a plain Python loop')
+
+# %% ../nbs/tutorials/checkers.ipynb #44e4147c
+def check_best_so_far(
+    fn, # your function: fn(init_objective, objectives: list of floats) -> list of floats, one per step
+    history:list[dict]|None=None, # optionally a run's step records (`stepper.history`, a run log's records)
+    init_objective:float|None=None, # that run's initial objective
+) -> Verdict:
+    "Grade a hand-written best-so-far against `itertools.accumulate(min)` and a run's own `best_objective`."
+    g, data = torch.Generator().manual_seed(6), []
+    for n in (1, 3, 8, 20):
+        xs = (torch.rand(n + 1, generator=g) * 100).tolist()
+        data.append((f'{n} steps, random objectives', xs[0], xs[1:], None))
+    data.append(('every step worse than the start', 1.0, [2.0, 3.0, 1.5], None))
+    if history: data.append((f'the run, {len(history)} steps', init_objective, [r['objective'] for r in history], [r['best_objective'] for r in history]))
+    def case(init, objs, logged):
+        def check():
+            ref = list(itertools.accumulate([init] + objs, min))[1:]
+            if logged is not None and any(abs(x - y) > 1e-9 for x, y in zip(ref, logged)): raise AssertionError('the run log disagrees with accumulate(min)')
+            got = theirs(fn, init, list(objs))
+            try: got = [float(x) for x in got]
+            except (TypeError, ValueError): raise Mismatch(f'return a list of numbers, got {type(got).__name__}') from None
+            if len(got) != len(ref): raise Mismatch(f'expected {len(ref)} values (one per step), got {len(got)}' + (' (leave the initial objective out)' if len(got) == len(ref) + 1 else ''))
+            if any(abs(x - y) > 1e-9 for x, y in zip(got, ref)):
+                hint = ' (the initial prompt counts: start from its objective)' if got == list(itertools.accumulate(objs, min)) else ''
+                raise Mismatch(f'expected {[round(x, 3) for x in ref]}, got {[round(x, 3) for x in got]}{hint}')
+        return check
+    return grade('best objective so far (Algorithm 1, lines 16–18)', [(d, case(*x)) for d, *x in data],
+                 'accumulate(min)' + (' and the run log' if history else ''))
+
+# %% ../nbs/tutorials/checkers.ipynb #e016a635
+def _overlap_by_hand(a, b) -> dict:
+    out = dict(steps=0, same_top_mu=0, same_chosen=0)
+    for x in a:
+        for y in b:
+            if x['step'] == y['step']:
+                out['steps'] += 1
+                out['same_top_mu'] += sorted(x['selected']) == sorted(y['selected'])
+                out['same_chosen'] += x['chosen'] == y['chosen']
+    return out
+
+def _synthetic_runs(seed:int, n:int, shuffle:bool=False, drop:int=0) -> tuple[list, list]:
+    g, a, b = torch.Generator().manual_seed(seed), [], []
+    for s in range(1, n + 1):
+        sel = torch.randperm(20, generator=g)[:3].tolist()
+        other = sel[::-1] if torch.rand(1, generator=g) < .5 else torch.randperm(20, generator=g)[:3].tolist()
+        a.append(dict(step=s, selected=sel, chosen=sel[0])); b.append(dict(step=s, selected=other, chosen=other[int(torch.randint(0, 3, (1,), generator=g))]))
+    if shuffle: b = b[::-1]
+    return a, b[drop:]
+
+# %% ../nbs/tutorials/checkers.ipynb #3d988679
+def check_overlap(
+    fn, # your function: fn(a_records, b_records) -> dict(steps=..., same_top_mu=..., same_chosen=...)
+    pairs:list|None=None, # optionally real (a_records, b_records) pairs of run logs to check on too
+) -> Verdict:
+    "Grade a hand-written choice overlap against `choice_overlap` and a loop over matched steps."
+    data = [(f"{n} step{'s' * (n != 1)}" + (', the second log in another order' if sh else '') + (f', {d} steps missing from it' if d else ''), *_synthetic_runs(j, n, sh, d))
+            for j, (n, sh, d) in enumerate([(1, False, 0), (6, False, 0), (12, True, 0), (10, False, 3)])]
+    data += [(f'run logs, pair {j}', a, b) for j, (a, b) in enumerate(pairs or [])]
+    def case(a, b):
+        def check():
+            lib, hand = choice_overlap(a, b), _overlap_by_hand(a, b)
+            if lib != hand: raise AssertionError('the references disagree')
+            got = theirs(fn, [dict(r) for r in a], [dict(r) for r in b])
+            if not isinstance(got, dict): raise Mismatch(f'return a dict with steps, same_top_mu and same_chosen, got {type(got).__name__}')
+            got = {k: got.get(k) for k in lib}
+            if got != lib:
+                by_pos = dict(steps=min(len(a), len(b)), same_top_mu=sum(set(x['selected']) == set(y['selected']) for x, y in zip(a, b)),
+                              same_chosen=sum(x['chosen'] == y['chosen'] for x, y in zip(a, b)))
+                as_lists = {**lib, 'same_top_mu': sum(x['selected'] == y['selected'] for x in a for y in b if x['step'] == y['step'])}
+                hint = ' (match steps by their step number, not by position in the list)' if got == by_pos else \
+                       ' (the top-μ is a set: compare without order)' if got == as_lists else ''
+                raise Mismatch(f'expected {lib}, got {got}{hint}')
+        return check
+    return grade('overlap of two runs', [(d, case(a, b)) for d, a, b in data], 'the library and a loop over matched steps')
+
 # %% ../nbs/tutorials/checkers.ipynb #8e2239aa
 def check_guess(
     guess, # what you wrote down before running, e.g. 'more'
     outcome, # what the run produced (computed by the notebook)
     options:tuple=(), # the allowed answers, for a clear message when the guess is not one of them
-    why:str='', # the explanation, shown whatever the guess
+    why:str='', # the explanation, shown once a guess is written down
 ) -> Verdict:
-    "Compare a written-down prediction with the outcome of the run."
+    "Compare a written-down prediction with the outcome of the run; with no guess, say so without giving the outcome away."
     name = 'predict, then run'
-    if guess is None: return Verdict(name, False, f'no guess written down: set `guess` to one of {list(options)} first. The run says {outcome!r}. {why}'.strip())
+    if guess is None: return Verdict(name, False, f'not attempted yet: set `guess` to one of {list(options)}, then run this cell again', False)
     if options and guess not in options: return Verdict(name, False, f'{guess!r} is not one of {list(options)}')
     if guess == outcome: return Verdict(name, True, f'you predicted {guess!r}, and so it went. {why}'.strip())
     return Verdict(name, False, f'you predicted {guess!r}; the run says {outcome!r}. {why}'.strip())
+
+# %% ../nbs/tutorials/checkers.ipynb #df2466c4
+EXERCISE_MARKS = ('# EXERCISE', '# PREDICTION')
+
+def exercise_cells(nb:dict) -> list[int]:
+    "Indices of the code cells of `nb` (a notebook's JSON as a dict) with an exercise or prediction mark in their leading comments."
+    def head(c):   # the cell's leading comment lines (nbdev's `#|` directives among them)
+        lines = ''.join(c.get('source', '')).strip().split('\n')
+        return [l.strip() for l in lines[:next((j for j, l in enumerate(lines) if not l.strip().startswith('#')), len(lines))]]
+    return [i for i, c in enumerate(nb['cells']) if c['cell_type'] == 'code' and any(l.startswith(EXERCISE_MARKS) for l in head(c))]
+
+def clear_exercise_outputs(path) -> int:
+    "Empty the outputs of the exercise and prediction cells of the notebook at `path`; the number of cells cleared."
+    import json
+    from pathlib import Path
+    nb = json.loads(Path(path).read_text(encoding='utf-8'))
+    cleared = [i for i in exercise_cells(nb) if nb['cells'][i].get('outputs') or nb['cells'][i].get('execution_count')]
+    for i in cleared: nb['cells'][i].update(outputs=[], execution_count=None)
+    if cleared: Path(path).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n', encoding='utf-8')
+    return len(cleared)

@@ -6,11 +6,13 @@ Docs: https://greater-nb.github.io/greater_nb/measure.html.md"""
 
 # %% ../nbs/10_measure.ipynb #e512b653
 from __future__ import annotations
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 import numpy as np
 
 # %% auto #0
-__all__ = ['bootstrap_means', 'Paired', 'paired_bootstrap', 'mean_spread', 'row_values', 'compare', 'plot_paired']
+__all__ = ['bootstrap_means', 'Paired', 'bootstrap_p', 'paired_bootstrap', 'mean_spread', 'row_values', 'compare', 'holm',
+           'with_level', 'correct_family', 'identical_arms', 'choice_overlap', 'discordant', 'discordance_rate', 'mde',
+           'plot_paired']
 
 # %% ../nbs/10_measure.ipynb #8a360d50
 def bootstrap_means(
@@ -37,12 +39,17 @@ class Paired:
     a: float                    # mean of a
     b: float                    # mean of b
     diff: float                 # mean of b - a
-    lo: float                   # 95% bootstrap interval of diff
+    lo: float                   # bootstrap interval of diff, at `level`
     hi: float
     per_seed: list[float]       # each seed's mean difference
     n_rows: int
     n_seeds: int
     pct: bool = False           # show as percentage points (accuracies)
+    p: float = float('nan')     # two-sided bootstrap p-value of 'diff = 0' (`bootstrap_p`)
+    level: float = 0.95         # confidence level of [lo, hi]
+    p_holm: float|None = None   # Holm-adjusted p-value, once corrected with its family (`correct_family`)
+    m: int = 1                  # size of that family
+    reps: np.ndarray|None = field(default=None, repr=False, compare=False)  # the bootstrap replicates of diff
 
     @property
     def excludes_zero(self) -> bool:
@@ -54,11 +61,25 @@ class Paired:
 
     def __str__(self):
         seeds = ', '.join(self.fmt(x, True).replace(' pts', '') for x in self.per_seed)
+        pv = lambda x: f'<{1 / len(self.reps):.0g}' if x == 0 and self.reps is not None else f'={x:.3g}'
+        ps = '' if self.p != self.p else f", p{pv(self.p)}" + ('' if self.p_holm is None else f" (Holm over {self.m}: p{pv(self.p_holm)})")
         return (f"{self.metric} {self.fmt(self.a)} → {self.fmt(self.b)}: Δ {self.fmt(self.diff, True)} "
-                f"[95% CI {self.fmt(self.lo, True)}, {self.fmt(self.hi, True)}] over {self.n_rows} rows × {self.n_seeds} "
+                f"[{self.level * 100:.4g}% CI {self.fmt(self.lo, True)}, {self.fmt(self.hi, True)}]{ps} over {self.n_rows} rows × {self.n_seeds} "
                 f"seed{'s' if self.n_seeds > 1 else ''}" + (f" (per seed: {seeds})" if self.n_seeds > 1 else ''))
     __repr__ = __str__
 
+# %% ../nbs/10_measure.ipynb #d2f40c1d
+def bootstrap_p(reps:np.ndarray) -> float:
+    "Two-sided p-value of 'Δ = 0': the smallest α at which the (1 − α) percentile interval of `reps` leaves out 0."
+    x = np.sort(np.asarray(reps, dtype=float).ravel()); B = len(x)
+    if B < 2: raise ValueError(f'need at least 2 bootstrap replicates, got {B}')
+    cross = lambda c: (c - 1 + (0 - x[c - 1]) / (x[c] - x[c - 1])) / (B - 1)  # where the sorted values pass 0, as a quantile
+    c, d = int((x <= 0).sum()), int((x < 0).sum())
+    q_lo = 0. if c == 0 else 1. if c == B else cross(c)          # the lower end is > 0 iff α/2 > q_lo
+    q_hi = 0. if d == B else 1. if d == 0 else 1 - cross(d)      # the upper end is < 0 iff α/2 > q_hi
+    return float(min(1., 2 * min(q_lo, q_hi)))
+
+# %% ../nbs/10_measure.ipynb #e6a88441
 def paired_bootstrap(
     a:np.ndarray, # [S, R] or [R]: the metric per row under condition a
     b:np.ndarray, # the same rows (and seeds) under condition b
@@ -66,13 +87,14 @@ def paired_bootstrap(
     n_boot:int=10_000, seed:int=0, level:float=0.95,
     pct:bool|None=None, # percentage points (default: for a metric named 'accuracy')
 ) -> Paired:
-    "Mean difference `b - a` with a bootstrap interval that resamples rows (jointly in both arms) and seeds."
+    "Mean difference `b - a` with a bootstrap interval and p-value; rows are resampled jointly in both arms, seeds too."
     a, b = np.atleast_2d(np.asarray(a, dtype=float)), np.atleast_2d(np.asarray(b, dtype=float))
     if a.shape != b.shape: raise ValueError(f'paired arrays differ in shape: {a.shape} vs {b.shape} (same seeds and rows needed)')
     d = b - a
-    lo, hi = np.quantile(bootstrap_means(d, n_boot, seed), [(1 - level) / 2, (1 + level) / 2])
+    reps = bootstrap_means(d, n_boot, seed)
+    lo, hi = np.quantile(reps, [(1 - level) / 2, (1 + level) / 2])
     return Paired(metric, a.mean(), b.mean(), d.mean(), float(lo), float(hi), d.mean(1).tolist(), a.shape[1], a.shape[0],
-                  metric == 'accuracy' if pct is None else pct)
+                  metric == 'accuracy' if pct is None else pct, p=bootstrap_p(reps), level=level, reps=reps)
 
 # %% ../nbs/10_measure.ipynb #eac93076
 def mean_spread(xs, digits:int=3, pct:bool=False) -> str:
@@ -97,6 +119,76 @@ def compare(a_records:list[dict], b_records:list[dict], n_boot:int=10_000, seed:
     qa, qb = ([r.get('question', r.get('row')) for r in rs] for rs in (a_records, b_records))
     if qa != qb: raise ValueError(f'the two evaluations are not of the same rows ({len(qa)} vs {len(qb)} rows, or another order)')
     return {m: paired_bootstrap(row_values(a_records, m), row_values(b_records, m), m, n_boot, seed) for m in ('accuracy', 'CE')}
+
+# %% ../nbs/10_measure.ipynb #82bbb8c8
+def holm(ps) -> np.ndarray:
+    "Holm–Bonferroni adjusted p-values, in the order given."
+    ps = np.asarray(ps, dtype=float); m = len(ps)
+    if np.isnan(ps).any(): raise ValueError('a p-value is missing (NaN): compute every comparison with paired_bootstrap')
+    order = np.argsort(ps, kind='stable')
+    out = np.empty(m)
+    out[order] = np.minimum(1., np.maximum.accumulate((m - np.arange(m)) * ps[order]))
+    return out
+
+# %% ../nbs/10_measure.ipynb #af27f01f
+def with_level(p:Paired, level:float) -> Paired:
+    "The same comparison with its interval at another `level`, from its stored bootstrap replicates."
+    if p.reps is None: raise ValueError('this comparison has no stored replicates: compute it with paired_bootstrap')
+    lo, hi = np.quantile(p.reps, [(1 - level) / 2, (1 + level) / 2])
+    return replace(p, lo=float(lo), hi=float(hi), level=level)
+
+def correct_family(comparisons:dict[str, Paired], alpha:float=0.05) -> dict[str, Paired]:
+    "Each comparison of a family with its Holm-adjusted p-value and its interval at the Bonferroni level 1 − α/m."
+    m = len(comparisons)
+    if not m: raise ValueError('an empty family: nothing to correct')
+    adj = holm([p.p for p in comparisons.values()])
+    return {k: replace(with_level(p, 1 - alpha / m), p_holm=float(a), m=m) for (k, p), a in zip(comparisons.items(), adj)}
+
+# %% ../nbs/10_measure.ipynb #c876d87c
+def _seeds_of(records) -> dict:
+    "{seed: records}: a list of record dicts is one seed; a list of lists (or of evaluations) or a dict is one per seed."
+    records = getattr(records, 'records', records)
+    if isinstance(records, dict): return {k: getattr(v, 'records', v) for k, v in records.items()}
+    records = list(records)
+    if not records or isinstance(records[0], dict): return {0: records}
+    return {s: getattr(r, 'records', r) for s, r in enumerate(records)}
+
+def identical_arms(a_records, b_records) -> bool:
+    "True when arms `a` and `b` predicted the same answer (`pred`) on every row of every seed."
+    A, B = _seeds_of(a_records), _seeds_of(b_records)
+    if sorted(A) != sorted(B): raise ValueError(f'the arms have different seeds ({sorted(A)} vs {sorted(B)}): pair them seed by seed')
+    key = lambda r: r.get('row', r.get('question'))
+    for s in A:
+        if [key(r) for r in A[s]] != [key(r) for r in B[s]]: raise ValueError(f'seed {s}: the arms were evaluated on different rows')
+    return all(x['pred'] == y['pred'] for s in A for x, y in zip(A[s], B[s]))
+
+# %% ../nbs/10_measure.ipynb #676d6fa4
+def choice_overlap(a_recs:list[dict], b_recs:list[dict]) -> dict:
+    "Steps where two runs' top-μ sets were the same set, and where they chose the same token (step records of two run logs)."
+    A, B = {r['step']: r for r in a_recs}, {r['step']: r for r in b_recs}
+    steps = sorted(set(A) & set(B))
+    return dict(steps=len(steps), same_top_mu=sum(set(A[s]['selected']) == set(B[s]['selected']) for s in steps),
+                same_chosen=sum(A[s]['chosen'] == B[s]['chosen'] for s in steps))
+
+# %% ../nbs/10_measure.ipynb #239ecd32
+def discordant(a, b) -> tuple[int, int]:
+    "Rows (over all seeds) that only `a` got right, and that only `b` got right: per-row 0/1 correctness, same shape."
+    a, b = np.asarray(a, dtype=bool), np.asarray(b, dtype=bool)
+    if a.shape != b.shape: raise ValueError(f'paired arrays differ in shape: {a.shape} vs {b.shape}')
+    return int((a & ~b).sum()), int((b & ~a).sum())
+
+def discordance_rate(a, b) -> float:
+    "The share of rows (over all seeds) on which the two arms disagree."
+    return sum(discordant(a, b)) / max(np.asarray(a).size, 1)
+
+# %% ../nbs/10_measure.ipynb #c317e335
+def mde(n_rows:int, n_seeds:int, discordance:float, alpha:float=0.05, power:float=0.8, rho:float=0.) -> float:
+    "Minimal detectable paired accuracy difference (a fraction) for `n_rows` × `n_seeds` and a per-row `discordance` rate."
+    from statistics import NormalDist
+    if not (0 < discordance <= 1): raise ValueError(f'discordance must be in (0, 1], got {discordance}: measure it with discordance_rate')
+    if n_rows < 1 or n_seeds < 1: raise ValueError('need at least one row and one seed')
+    z = NormalDist().inv_cdf
+    return (z(1 - alpha / 2) + z(power)) * np.sqrt(discordance * (1 + (n_seeds - 1) * rho) / (n_rows * n_seeds))
 
 # %% ../nbs/10_measure.ipynb #7caa3b67
 def plot_paired(comparisons:dict[str, Paired], ax=None, title:str='', xlabel:str|None=None):
