@@ -26,6 +26,8 @@ def run_nb(nb:Path, root:Path, skip:list, force:list=["slow"]) -> bool:
         saved = read_nb(nb)
         saved.metadata['widgets'] = {WIDGET_STATE: state}
         write_nb(saved, nb)
+    from greater_nb.checkers import clear_exercise_outputs
+    if ok: clear_exercise_outputs(nb)  # learner notebooks keep exercise and prediction cells unexecuted: no spoilers
     Widget.close_all()
     return ok
 
