@@ -70,7 +70,7 @@ def parser() -> argparse.ArgumentParser:
     _model_args(o)
     return ap
 
-# %% ../nbs/appendix/a1_cli.ipynb #eb2866cd
+# %% ../nbs/appendix/a1_cli.ipynb #f8117dfa
 def check_output(path:Path|None, what:str):
     "An output (`--json`, the run log) goes to a regular file or a new path; a link, folder, device or pipe is refused in one line, since the atomic rename would replace it."
     if path is None: return
@@ -94,7 +94,7 @@ def warn_long(text:str, what:str):
         print(f"greater-nb: warning: {what} is {len(text):,} characters long; memory grows with it (one optimization step of the embedded "
               f"model with a 10,000-character prompt took 11.4 GB of resident memory)", file=sys.stderr, flush=True)
 
-# %% ../nbs/appendix/a1_cli.ipynb #1e4d9146
+# %% ../nbs/appendix/a1_cli.ipynb #b9ac550a
 _FALLBACK = dict(vocab=1 << 20, positions=1 << 17)   # the rule when a model's config cannot be read: k ≤ 1,048,576, chains ≤ 131,072 tokens
 
 def model_limits(name:str|None) -> dict:
@@ -207,7 +207,7 @@ def cmd_optimize(a) -> dict:
         if ranks and not ranks.main: return {}  # rank 0 alone evaluates the result
         return _report(a, task, cfg, log, model, tok, res)
 
-# %% ../nbs/appendix/a1_cli.ipynb #ec125e4b
+# %% ../nbs/appendix/a1_cli.ipynb #8b152bbb
 def _rank_failed(a, log:Path, steps:int, e:RankFailed) -> RankFailed:
     "What to say when a rank is lost: the step the saved state reached and the command that resumes (under torchrun again)."
     try: step = json.loads(_state_path(log).read_text())['step']
