@@ -433,3 +433,20 @@ def test_missing_state_rebuilt_and_extension_recorded(two_writers, tmp_path):
     new_head = json.loads(lines_of(tmp_path/'run.jsonl')[0])
     assert new_head['config']['steps'] == 2
     assert new_head['extensions'] == [dict(at_step=1, steps_before=1, steps=2)]
+
+def test_sigterm_then_resume(two_writers, tmp_path):
+    "SIGTERM (a scheduler's stop, `kill`) takes the Ctrl-C path: exit 143, one line with the resume command, the lock released (issue 16)."
+    ref = steps_of(two_writers[0]/'run.jsonl')
+    p = start(O + TINY + ['--log', 'run.jsonl'], tmp_path)
+    wait_for(lambda: len(lines_of(tmp_path/'run.jsonl')) >= 2, 'step 1 in the log')
+    p.send_signal(signal.SIGTERM)
+    out, err = p.communicate(timeout=600)
+    assert p.returncode == 143, err
+    assert 'Traceback' not in err
+    said = [l for l in err.splitlines() if l.startswith('greater-nb')]
+    assert len(said) == 1, err
+    assert said[0].startswith('greater-nb: stopped by SIGTERM: interrupted at step 1 of 2; resume with: '), said[0]
+    assert sorted(x.name for x in tmp_path.iterdir()) == ['run.jsonl', 'run.jsonl.state.json']   # no lock left behind
+    r = fresh(shlex.split(said[0].split('resume with: ', 1)[1])[1:], tmp_path)
+    assert r.rc == 0, r.err
+    assert steps_of(tmp_path/'run.jsonl') == ref
