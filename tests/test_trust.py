@@ -118,3 +118,15 @@ def test_lost_rank0_gives_one_line(tmp_path):
     assert r.returncode != 0
     ours = [l for l in r.stderr.splitlines() if l.startswith('greater-nb:')]
     assert len(ours) == 1 and 'rank 1: error:' in ours[0] and 'resume with:' in ours[0], r.stderr[-3000:]
+
+def test_long_prompt_warns_and_limits(capsys):
+    "A prompt long enough to make memory the limit gets one warning line; the model's limits are read from its config."
+    from greater_nb.cli import warn_long, check_limits, model_limits
+    warn_long('x' * 100, '--prompt')
+    warn_long('x' * 10_000, '--prompt')
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and '--prompt is 10,000 characters long' in err[0] and '11.4 GB' in err[0], err
+    lim = model_limits(None)   # the embedded SmolLM2-135M: its config, no weights
+    assert lim == dict(vocab=49152, positions=8192)
+    check_limits(lim, k=49152, max_new_tokens=8192)
+    with pytest.raises(ValueError, match="k=100000 is more than the model's 49,152 tokens"): check_limits(lim, k=100000)
