@@ -6,18 +6,19 @@ Docs: https://greater-nb.github.io/greater_nb/appendix/a1_cli.html.md"""
 
 # %% ../nbs/appendix/a1_cli.ipynb #61d4e2c0
 from __future__ import annotations
-import argparse, contextlib, dataclasses, json, os, shlex, sys, time
+import argparse, contextlib, dataclasses, json, os, shlex, signal, sys, threading, time
 from pathlib import Path
 
 from .data import SPLITS, load_task
-from .models import load_model, check_device, check_model_source, resolve_dtype
+from .models import load_model, check_device, check_model_source, resolve_dtype, _resolve_source
 from .evaluate import evaluate, EvalResult, check_eval_args, check_int
 from .optimizer import (GreaterConfig, reference_code, optimize, ZS_COT, train_examples, resume_config, open_run,
                                   run_lock, check_log_path, check_writable, atomic_write, _state_path)
-from .distributed import from_env, stop_on_sigterm, check_shares, is_main, RankFailed
+from .distributed import from_env, stop_on_sigterm, check_shares, is_main, world_size, RankFailed
 
 # %% auto #0
-__all__ = ['parser', 'cmd_eval', 'resume_command', 'cmd_optimize', 'run', 'main']
+__all__ = ['parser', 'check_output', 'check_text', 'warn_long', 'model_limits', 'check_limits', 'cmd_eval', 'resume_command',
+           'cmd_optimize', 'run', 'main']
 
 # %% ../nbs/appendix/a1_cli.ipynb #197e3b7d
 def _model_args(p:argparse.ArgumentParser):
@@ -69,6 +70,48 @@ def parser() -> argparse.ArgumentParser:
     _model_args(o)
     return ap
 
+# %% ../nbs/appendix/a1_cli.ipynb #f8117dfa
+def check_output(path:Path|None, what:str):
+    "An output (`--json`, the run log) goes to a regular file or a new path; a link, folder, device or pipe is refused in one line, since the atomic rename would replace it."
+    if path is None: return
+    p = Path(path)
+    if p.is_symlink(): raise ValueError(f'{what} {p} is a symbolic link: give a regular file or a new path (the output would replace the link)')
+    if p.exists() and not p.is_file():
+        raise ValueError(f"{what} {p} is {'a directory' if p.is_dir() else 'not a regular file (a device, pipe or socket)'}: give a regular file or a new path")
+    check_writable(p, what)
+
+def check_text(text:str, what:str) -> str:
+    "`text` if it is Unicode text; a one-line `ValueError` when the shell passed bytes that are not UTF-8 (Python keeps them as lone surrogates)."
+    try: text.encode('utf-8')
+    except UnicodeEncodeError as e: raise ValueError(f'{what} holds a byte that is not UTF-8 (0x{ord(text[e.start]) & 0xff:02x} at character {e.start}): pass UTF-8 text') from None
+    return text
+
+_LONG_PROMPT = 2000   # characters: above this, a warning (one step with a 10,000-character prompt took 11.4 GB, issue 16)
+
+def warn_long(text:str, what:str):
+    "One warning line for a prompt long enough that memory becomes the limit."
+    if len(text) > _LONG_PROMPT:
+        print(f"greater-nb: warning: {what} is {len(text):,} characters long; memory grows with it (one optimization step of the embedded "
+              f"model with a 10,000-character prompt took 11.4 GB of resident memory)", file=sys.stderr, flush=True)
+
+# %% ../nbs/appendix/a1_cli.ipynb #b9ac550a
+_FALLBACK = dict(vocab=1 << 20, positions=1 << 17)   # the rule when a model's config cannot be read: k ≤ 1,048,576, chains ≤ 131,072 tokens
+
+def model_limits(name:str|None) -> dict:
+    "The model's vocabulary size and longest sequence (`max_position_embeddings`), read from its config without loading weights; the fallback rule where that config cannot be read."
+    try:
+        from transformers import AutoConfig
+        c = AutoConfig.from_pretrained(_resolve_source(name)[0])
+        got = dict(vocab=getattr(c, 'vocab_size', None), positions=getattr(c, 'max_position_embeddings', None))
+    except Exception: got = {}
+    return {k: v if isinstance(v, int) and v > 0 else _FALLBACK[k] for k, v in {**_FALLBACK, **got}.items()}
+
+def check_limits(lim:dict, k:int|None=None, max_new_tokens:int|None=None):
+    "Numbers the model cannot serve, refused before it loads: top-k beyond its vocabulary, chains beyond its positions."
+    if k is not None and k > lim['vocab']: raise ValueError(f"k={k} is more than the model's {lim['vocab']:,} tokens: top-k picks from its vocabulary")
+    if max_new_tokens is not None and max_new_tokens > lim['positions']:
+        raise ValueError(f"max_new_tokens={max_new_tokens:,} is more than the {lim['positions']:,} positions the model reads (its max_position_embeddings)")
+
 # %% ../nbs/appendix/a1_cli.ipynb #32d03abc
 def _load(a):
     t = time.perf_counter()
@@ -88,16 +131,20 @@ def _check_model(a):
 
 # %% ../nbs/appendix/a1_cli.ipynb #a1b00007
 def cmd_eval(a) -> dict:
+    if world_size() > 1: raise ValueError('eval runs in one process: start it without torchrun (every rank would evaluate the whole split)')
     task = load_task(a.task)
     task.split(a.split)  # everything that can be checked without the model, first
     check_eval_args(a.n, a.batch_size, a.max_new_tokens)
-    if a.json: check_writable(a.json, '--json')
+    check_text(a.prompt, '--prompt'); warn_long(a.prompt, '--prompt')
+    check_output(a.json, '--json')
     _check_model(a)
+    check_limits(model_limits(a.model), max_new_tokens=a.max_new_tokens)
     model, tok = _load(a)
     r = evaluate(model, tok, task, a.prompt, a.split, a.n, a.batch_size, a.max_new_tokens)
     print(f'{task.name} / {a.split}:')
     print(_show(r, 'prompt'))
     if a.json:
+        check_output(a.json, '--json')   # again: something may have appeared there meanwhile
         a.json.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(a.json, json.dumps(dict(accuracy=r.accuracy, loss=r.loss, records=r.records), indent=1))
     return dict(accuracy=r.accuracy, loss=r.loss, n=r.n)
@@ -128,18 +175,21 @@ def cmd_optimize(a) -> dict:
     if ranks: stop_on_sigterm()  # how torchrun stops the others when a rank fails: one line, then exit
     task = load_task(a.task)
     over = {f.name: getattr(a, f.name) for f in dataclasses.fields(GreaterConfig) if getattr(a, f.name) is not None}
+    if 'init_prompt' in over: check_text(over['init_prompt'], '--init-prompt')
     if a.resume:  # the run's own config, with only the flags given now changed (e.g. --steps to extend it)
         if a.log is None: raise ValueError('--resume needs --log (the run to continue)')
-        cfg = on0(lambda: resume_config(a.log, **over))
+        cfg = on0(lambda: (check_output(a.log, 'run log'), resume_config(a.log, **over))[1])
     else: cfg = reference_code(**over) if a.preset == 'reference_code' else GreaterConfig(**over)
     log = a.log or on0(lambda: Path('runs')/f"{task.name}-{time.strftime('%Y%m%d-%H%M%S')}.jsonl")
     train_examples(task, cfg); check_shares(ranks, cfg.n_train)  # every check that needs no model, before it loads: training rows, held-out rows, model flags, log
     if not a.no_eval: task.split(a.eval_split); check_int('eval_n', a.eval_n, 1, none_ok=True)
     _check_model(a)
+    check_limits(model_limits(a.model), cfg.k, cfg.max_new_tokens)
+    if is_main(): warn_long(cfg.init_prompt, 'the initial prompt')
     name = a.model or 'embedded'
     with contextlib.ExitStack() as held:
         def opened():
-            check_log_path(log, a.resume)
+            check_output(log, 'run log'); check_log_path(log, a.resume)
             held.enter_context(run_lock(log))  # held to the end: a second process on this log is refused
             open_run(log, cfg, task, a.resume, name)  # the log and state file read back (and repaired) before the model loads
         on0(opened)
@@ -150,16 +200,25 @@ def cmd_optimize(a) -> dict:
                   f"{f' in {ranks.size} processes' if ranks else ''}; log: {log}", flush=True)
             res = optimize(model, tok, task, cfg, log, resume=a.resume, model_name=name)
         except KeyboardInterrupt: raise _interrupted(a, log, cfg.steps) from None
-        except RankFailed as e: raise _rank_failed(a, log, cfg.steps, e) from None
+        except RankFailed as e:
+            err = _rank_failed(a, log, cfg.steps, e)
+            err.speak = bool(ranks) and not ranks.main and _took_over(held, log)   # rank 0 is gone: this rank says it
+            raise err from None
         if ranks and not ranks.main: return {}  # rank 0 alone evaluates the result
         return _report(a, task, cfg, log, model, tok, res)
 
+# %% ../nbs/appendix/a1_cli.ipynb #8b152bbb
 def _rank_failed(a, log:Path, steps:int, e:RankFailed) -> RankFailed:
     "What to say when a rank is lost: the step the saved state reached and the command that resumes (under torchrun again)."
     try: step = json.loads(_state_path(log).read_text())['step']
     except (OSError, ValueError, KeyError, TypeError): step = 0
     cmd = resume_command(a, log).replace('greater-nb ', 'torchrun <the same launcher options> -m greater_nb.cli -- ', 1)
     return RankFailed(f'{e}; the run log holds {step} of {steps} steps; resume with: {cmd}')
+
+def _took_over(held:contextlib.ExitStack, log:Path) -> bool:
+    "Is rank 0 gone? The kernel frees a dead process's lock, so its run log's lock can be taken: the first rank that takes it reports the loss."
+    try: held.enter_context(run_lock(log)); return True
+    except (RuntimeError, ValueError): return False
 
 # %% ../nbs/appendix/a1_cli.ipynb #a1b0000c
 def _report(a, task, cfg, log, model, tok, res) -> dict:
@@ -193,13 +252,27 @@ def _exit(code:int, msg:str, every_rank:bool=False):
         print('greater-nb: ' + who + ' '.join(msg.split()), file=sys.stderr, flush=True)  # one line, whatever the message holds
     raise SystemExit(code)
 
+_STOPPED = []   # 'SIGTERM' once the signal has come
+
+def _sigterm(*_):
+    "SIGTERM (a scheduler's or `kill`'s stop) takes the Ctrl-C path: the lock released on the way out, one line, the resume command."
+    _STOPPED.append('SIGTERM')
+    raise KeyboardInterrupt
+
 def run(argv:list[str]|None=None) -> dict:
-    "Run a `greater-nb` command; returns its results. Bad input exits with status 2 and one line on stderr; Ctrl-C with status 130 and one line (for `optimize`, the step reached and the command that resumes)."
-    a = parser().parse_args(argv)
-    try: return cmd_eval(a) if a.cmd == 'eval' else cmd_optimize(a)
-    except RankFailed as e: _exit(1, f'error: {e}')  # a lost rank (torchrun): exit status 1
+    "Run a `greater-nb` command; returns its results. Bad input exits with status 2 and one line on stderr; Ctrl-C with status 130 and SIGTERM with 143, each with one line (for `optimize`, the step reached and the command that resumes)."
+    a, old = parser().parse_args(argv), None
+    _STOPPED.clear()
+    try:
+        if world_size() == 1 and threading.current_thread() is threading.main_thread(): old = signal.signal(signal.SIGTERM, _sigterm)
+        return cmd_eval(a) if a.cmd == 'eval' else cmd_optimize(a)
+    except RankFailed as e: _exit(1, f'error: {e}', every_rank=getattr(e, 'speak', False))  # a lost rank (torchrun): exit status 1
     except (ValueError, RuntimeError) as e: _exit(2, f'error: {e}', every_rank=not isinstance(e, ValueError))
-    except KeyboardInterrupt as e: _exit(130, str(e) or 'interrupted; nothing was written')
+    except KeyboardInterrupt as e:
+        msg = str(e) or 'interrupted; nothing was written'
+        _exit(143 if _STOPPED else 130, f'stopped by SIGTERM: {msg}' if _STOPPED else msg)
+    finally:
+        if old is not None: signal.signal(signal.SIGTERM, old)
 
 def main() -> int:
     "Entry point of the `greater-nb` console script and of `python -m greater_nb.cli`."

@@ -6,7 +6,7 @@ Docs: https://greater-nb.github.io/greater_nb/data.html.md"""
 
 # %% ../nbs/00_data.ipynb #4bc0bb2b
 from __future__ import annotations
-import csv, io, json, os, re
+import csv, errno, io, json, os, re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -215,12 +215,18 @@ class Task:
 _BBH_SLICES = {'train': '[0:50]', 'dev': '[50:150]', 'test': '[150:250]'}
 _GREATER_FILES = {'gsm8k': ['train.tsv', 'dev.csv', 'test.csv'], 'folio': ['train.csv', 'dev.csv', 'test.csv']}
 
+def _unreadable(path:Path, e:OSError) -> str:
+    "One line for a task file that is there but cannot be read: a folder, a symbolic-link loop, no permission."
+    why = 'a folder, not a file' if path.is_dir() else 'a symbolic-link loop' if e.errno == errno.ELOOP else e.strerror
+    return f"{path}: cannot be read ({why})"
+
 def _read_bbh(path:Path) -> list[Example]:
     "The examples of one BBH json file, in file order."
     try: recs = json.loads(path.read_text(encoding='utf-8'))['examples']
     except FileNotFoundError: raise ValueError(f"{path}: file not found") from None
     except UnicodeDecodeError as e: raise ValueError(f"{path}: not UTF-8 ({e.reason})") from None
     except json.JSONDecodeError as e: raise ValueError(f"{path}: not valid JSON ({e.msg}, line {e.lineno})") from None
+    except OSError as e: raise ValueError(_unreadable(path, e)) from None
     except (KeyError, TypeError): raise ValueError(f"{path}: expected a JSON object with an 'examples' list") from None
     if not isinstance(recs, list): raise ValueError(f"{path}: 'examples' is not a list")
     for i, r in enumerate(recs):
@@ -234,6 +240,7 @@ def _read_greater(path:Path) -> list[Example]:
                                 delimiter='\t' if path.suffix == '.tsv' else ','))
     except FileNotFoundError: raise ValueError(f"{path}: file not found") from None
     except (UnicodeDecodeError, csv.Error) as e: raise ValueError(f"{path}: unreadable ({e})") from None
+    except OSError as e: raise ValueError(_unreadable(path, e)) from None
     if not rows or rows[0] != ['goal', 'target', 'final_target']:
         raise ValueError(f"{path}: header is {rows[0] if rows else 'missing'}, expected ['goal', 'target', 'final_target']")
     for i, r in enumerate(rows[1:]):

@@ -82,21 +82,33 @@ def start_group(rank:int, size:int, init_method:str, backend:str='gloo') -> Rank
     return Ranks(rank, size)
 
 # %% ../nbs/appendix/a6_distributed.ipynb #a600000f
+def _env_int(name:str, lo:int, hi:int|None=None, default:str|None=None) -> int:
+    "A whole-number launcher variable, or a one-line `ValueError` naming it."
+    v = os.environ.get(name, default)
+    if v is None: raise ValueError(f'{name} is not set but WORLD_SIZE={os.environ.get("WORLD_SIZE")} is: start the run with torchrun, or unset WORLD_SIZE')
+    try: x = int(v.strip())
+    except ValueError: raise ValueError(f'{name}={v!r} is not a whole number: start the run with torchrun, or unset it') from None
+    if x < lo or (hi is not None and x > hi): raise ValueError(f"{name}={x} is out of range ({lo} to {hi if hi is not None else '∞'})")
+    return x
+
 def world_size() -> int:
-    "The number of processes `torchrun` started (1 outside `torchrun`)."
-    try: return max(1, int(os.environ.get('WORLD_SIZE', '1')))
-    except ValueError: raise ValueError(f"WORLD_SIZE={os.environ['WORLD_SIZE']!r} is not a number") from None
+    "The number of processes `torchrun` started (1 outside `torchrun`); a one-line `ValueError` when `WORLD_SIZE` is malformed."
+    return _env_int('WORLD_SIZE', 1, default='1')
 
 def is_main() -> bool:
-    "Is this process rank 0 (or alone)?"
-    return world_size() == 1 or os.environ.get('RANK', '0') == '0'
+    "Is this process rank 0 (or alone)? Never raises: it decides who reports, errors in the variables included."
+    try: return world_size() == 1 or os.environ.get('RANK', '0').strip() == '0'
+    except ValueError: return True
 
 def from_env(device:str|torch.device|None=None) -> Ranks|None:
     "This process's `Ranks` under `torchrun` (joining the group on first use), or `None` when it runs alone."
     size = world_size()
     if size == 1: return None
-    rank, local = int(os.environ['RANK']), int(os.environ.get('LOCAL_RANK', '0'))
-    kind = torch.device(device).type if device not in (None, 'auto') else ('cuda' if torch.cuda.is_available() else 'cpu')
+    rank, local = _env_int('RANK', 0, size - 1), _env_int('LOCAL_RANK', 0, size - 1, default='0')
+    try: kind = torch.device(device).type if device not in (None, 'auto') else ('cuda' if torch.cuda.is_available() else 'cpu')
+    except (RuntimeError, TypeError, ValueError): raise ValueError(f"unknown device {device!r}; use 'auto', 'cpu' or 'cuda'") from None
+    if kind == 'cuda' and local >= torch.cuda.device_count():
+        raise ValueError(f"--device {device} under torchrun: this machine has {torch.cuda.device_count()} CUDA device(s) for local rank {local}; use --device cpu")
     dev = torch.device('cuda', local) if kind == 'cuda' else torch.device('cpu')
     if not dist.is_initialized():
         if kind == 'cuda': torch.cuda.set_device(dev)

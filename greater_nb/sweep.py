@@ -6,7 +6,7 @@ Docs: https://greater-nb.github.io/greater_nb/sweep.html.md"""
 
 # %% ../nbs/11_sweep.ipynb #35f19fe0
 from __future__ import annotations
-import dataclasses, hashlib, json, os, platform, shutil, time
+import dataclasses, hashlib, json, os, platform, shutil, sys, time, unicodedata
 from concurrent.futures import Executor, as_completed
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
@@ -20,8 +20,65 @@ from .evaluate import evaluate, prompt_ids_of
 from .optimizer import GreaterConfig, optimize, read_log, _state_path, _EXACT_OPTIONS
 
 # %% auto #0
-__all__ = ['Study', 'Job', 'jobs', 'eval_key', 'held_out', 'reuse_run', 'run_job', 'run_sweep', 'results_table', 'row_table',
-           'paired', 'summary', 'effects', 'histories', 'verdict', 'plot_study', 'sweep_time', 'plot_curves']
+__all__ = ['CODE_VERSION', 'LEGACY', 'check_name', 'Study', 'Job', 'jobs', 'data_version', 'fingerprint', 'recorded',
+           'differences', 'Damaged', 'read_json', 'move_aside', 'inside', 'eval_key', 'held_out', 'reuse_run', 'settle',
+           'run_job', 'run_sweep', 'results_table', 'row_table', 'paired', 'summary', 'effects', 'histories', 'verdict',
+           'plot_study', 'sweep_time', 'plot_curves']
+
+# %% ../nbs/11_sweep.ipynb #edf7e254
+_SPLIT_NAMES = ('dev', 'test', 'train')
+_DTYPE_NAMES = ('float32', 'bfloat16', 'float16', 'float64')
+
+def check_name(what:str, name) -> str:
+    "`name` if it is one plain folder name (a study's, a variant's); a one-line `ValueError` otherwise."
+    if not isinstance(name, str) or not name.strip(): raise ValueError(f'{what} name {name!r} must be a non-empty string')
+    if name in ('.', '..') or any(c in name for c in '/\\\0') or os.path.isabs(name) or name != name.strip():
+        raise ValueError(f"{what} name {name!r} must be one plain folder name: no '/' or '\\', not '.' or '..', "
+                         "no space at either end")
+    return name
+
+def _clashes(names) -> list[tuple[str, str]]:
+    "Pairs of names that one file system may store as one folder (same text once Unicode-normalised and case-folded)."
+    seen, out = {}, []
+    for n in names:
+        k = unicodedata.normalize('NFC', n).casefold()
+        if k in seen: out.append((seen[k], n))
+        else: seen[k] = n
+    return out
+
+# %% ../nbs/11_sweep.ipynb #e7fedd6a
+def _count(what:str, v, none_ok:bool=False, zero_ok:bool=False):
+    if v is None and none_ok: return
+    if isinstance(v, bool) or not isinstance(v, int) or v < (0 if zero_ok else 1):
+        raise ValueError(f"{what} must be {'a whole number ≥ 0' if zero_ok else 'a positive whole number'}{' or None' if none_ok else ''}, got {v!r}")
+
+def _check_study(s) -> None:
+    "Every field of a `Study`, checked at construction: names, seeds, splits, budgets, dtype, device, and each variant's fields."
+    check_name('study', s.name)
+    if not isinstance(s.tasks, (list, tuple)) or not s.tasks: raise ValueError('a study needs a list of at least one task')
+    if len(set(s.tasks)) < len(s.tasks): raise ValueError(f'tasks: a task is listed twice in {s.tasks}')
+    if not isinstance(s.variants, dict) or not s.variants: raise ValueError('a study needs at least one variant')
+    for v in s.variants: check_name('variant', v)
+    if c := _clashes(s.variants): raise ValueError(f'variants {c[0][0]!r} and {c[0][1]!r} would share one folder: rename one')
+    if not isinstance(s.seeds, (list, tuple)) or not s.seeds: raise ValueError(f'seeds must be a non-empty list of whole numbers, got {s.seeds!r}')
+    for x in s.seeds: _count('a seed', x, zero_ok=True)
+    if len(set(s.seeds)) < len(s.seeds): raise ValueError(f'seeds: a seed is listed twice in {s.seeds}')
+    if not isinstance(s.evals, dict) or not s.evals: raise ValueError(f"evals must map a split to a row count (e.g. {{'dev': 50}}), got {s.evals!r}")
+    if bad := set(s.evals) - set(_SPLIT_NAMES): raise ValueError(f'evals: unknown split {sorted(map(str, bad))[0]!r}; use {list(_SPLIT_NAMES)}')
+    for k, n in s.evals.items(): _count(f'evals[{k!r}]', n, none_ok=True)
+    _count('eval_max_new_tokens', s.eval_max_new_tokens, none_ok=True)
+    _count('threads', s.threads, zero_ok=True)
+    if s.dtype not in _DTYPE_NAMES: raise ValueError(f'dtype {s.dtype!r}: a study names its dtype exactly, one of {list(_DTYPE_NAMES)}')
+    try: dev = torch.device(s.device)
+    except (RuntimeError, TypeError, ValueError): raise ValueError(f"unknown device {s.device!r}; use 'cpu', 'cuda', 'cuda:N' or 'mps'") from None
+    if dev.type == 'cpu' and s.dtype == 'float16': raise ValueError("float16 is not supported on the CPU: use dtype='bfloat16' or 'float32'")
+    if s.model is not None and (not isinstance(s.model, str) or not s.model.strip()): raise ValueError(f'model must be None or a name, got {s.model!r}')
+    fields = {f.name for f in dataclasses.fields(GreaterConfig)} - {'seed'}
+    for where, o in [('base', s.base)] + [(f'variant {v!r}', o) for v, o in s.variants.items()]:
+        if not isinstance(o, dict): raise ValueError(f'{where} must be a dict of settings, got {o!r}')
+        if 'seed' in o: raise ValueError(f'seeds are set by `seeds`, not by {where}')
+        if bad := sorted(set(o) - fields - ({'prompt'} if where != 'base' else set())):
+            raise ValueError(f'{where}: unknown field {bad[0]!r}; the fields are GreaterConfig\'s (or a variant\'s fixed \'prompt\')')
 
 # %% ../nbs/11_sweep.ipynb #0b28c469
 @dataclass
@@ -41,14 +98,13 @@ class Study:
     root: str = 'results'
 
     def __post_init__(self):
-        if not self.name or '/' in self.name: raise ValueError(f'study name {self.name!r} must be a plain folder name')
-        if not self.variants: raise ValueError('a study needs at least one variant')
+        _check_study(self)   # names, seeds, splits, dtype, device, unknown fields: one line each, before anything runs
         for v, o in self.variants.items():
             if 'prompt' in o and len(o) > 1: raise ValueError(f"variant {v!r}: a fixed prompt takes no other settings, got {sorted(o)}")
-            if 'seed' in o or 'seed' in self.base: raise ValueError(f'seeds are set by `seeds`, not by variant {v!r} or base')
-            if 'prompt' not in o: self.config(v, self.seeds[0])   # fails now on a bad field or value
+            if 'prompt' in o and not isinstance(o['prompt'], str): raise ValueError(f'variant {v!r}: the prompt must be a string')
+            if 'prompt' not in o: self.config(v, self.seeds[0])   # fails now on a bad value
+        self.eval_kw   # the evaluation settings from `base`, checked
         for t in self.tasks: load_task(t)
-        if not set(self.evals) <= {'dev', 'test', 'train'}: raise ValueError(f'evals: unknown split in {sorted(self.evals)}')
 
     @property
     def dir(self) -> Path: return Path(self.root)/self.name
@@ -79,6 +135,7 @@ class Job:
     dtype: str
     device: str
     threads: int
+    data: str|None = None  # the task's data version (`data_version`), taken when the study's jobs are listed
 
     @property
     def dir(self) -> Path: return Path(self.root)/self.study
@@ -93,13 +150,94 @@ class Job:
 
 def jobs(study:Study) -> list[Job]:
     "Every job of `study`, task by task, then variant, then seed."
-    out = []
+    out, data = [], {t: data_version(t) for t in study.tasks}
     for t in study.tasks:
         for v, o in study.variants.items():
             for s in ([None] if 'prompt' in o else study.seeds):
                 out.append(Job(study.name, study.root, t, v, s, None if s is None else asdict(study.config(v, s)), o.get('prompt'),
-                               dict(study.evals), study.eval_kw, study.model, study.dtype, study.device, study.threads))
+                               dict(study.evals), study.eval_kw, study.model, study.dtype, study.device, study.threads, data[t]))
+    for j in out: inside(study.dir, j.result_path)   # names are checked at construction; this is the last guard
     return out
+
+# %% ../nbs/11_sweep.ipynb #12e30291
+CODE_VERSION = 1   # of the algorithm and the evaluation: raise it with a change that alters results, and every result made before is recomputed
+LEGACY = 'legacy'  # the data and code version of a result made before fingerprints: not recorded, so not known
+
+def _hash(obj) -> str: return hashlib.sha1(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
+def _plain(obj): return json.loads(json.dumps(obj))   # as it reads back from a file (tuples as lists)
+def _strip(cfg): return None if cfg is None else {k: v for k, v in cfg.items() if k not in _EXACT_OPTIONS}  # speed options change no result
+
+def data_version(task:str) -> str:
+    "A hash of `task` as loaded (every split's rows, answer format, choices, extractor): it changes when the task file does."
+    return _hash(asdict(load_task(task)))
+
+_RUN_PARTS = ('task', 'data', 'code', 'model', 'dtype', 'device', 'config')   # what an optimization (its run log) depends on
+
+def fingerprint(job:Job) -> dict:
+    "Everything that determines a job's result: task and data version, code version, model, dtype, device type, configuration or fixed prompt, held-out splits and rows, evaluation budget."
+    return _plain(dict(task=job.task, data=job.data or data_version(job.task), code=CODE_VERSION, model=job.model or 'embedded',
+                       dtype=job.dtype, device=torch.device(job.device).type, config=_strip(job.config), prompt=job.prompt,
+                       evals=job.evals, eval_kw=job.eval_kw))
+
+# %% ../nbs/11_sweep.ipynb #df937e25
+def recorded(res:dict, folder:Path) -> dict:
+    "The fingerprint a result was made with. A legacy result (made before fingerprints) gets the one its own fields give, its evaluation budget read from its evaluation files, and its data and code versions `LEGACY`."
+    if 'fingerprint' in res: return res['fingerprint']
+    kw = LEGACY
+    for f in (f for arms in (res.get('evals') or {}).values() for f in arms.values()):
+        try: kw = read_json(inside(folder, f))['settings']; break
+        except (Damaged, KeyError): pass
+    return _plain(dict(task=res.get('task'), data=LEGACY, code=LEGACY, model=res.get('model'), dtype=res.get('dtype'),
+                       device=torch.device(res.get('device') or 'cpu').type, config=_strip(res.get('config')), prompt=res.get('prompt'),
+                       evals=res.get('evals_n'), eval_kw=kw))
+
+_ABSENT = object()
+
+def _short(x) -> str:
+    s = '(absent)' if x is _ABSENT else repr(x)
+    return s if len(s) <= 60 else s[:57] + '...'
+
+def differences(old:dict, new:dict, parts=None) -> list[str]:
+    "What differs between a recorded fingerprint `old` and a job's `new` (in `parts`, default all), one phrase each; what a legacy result does not record is not compared."
+    out = []
+    for k in parts or new:
+        a, b = old.get(k), new.get(k)
+        if a == LEGACY: continue
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += [f'{k}.{f} {_short(a.get(f, _ABSENT))} → {_short(b.get(f, _ABSENT))}' for f in sorted(set(a) | set(b)) if a.get(f, _ABSENT) != b.get(f, _ABSENT)]
+        elif a != b: out.append(f'{k} {_short(a)} → {_short(b)}')
+    return out
+
+# %% ../nbs/11_sweep.ipynb #804a475e
+class Damaged(ValueError):
+    "A result or evaluation file that cannot be read back; `path` names it."
+    def __init__(self, path, why): super().__init__(f'{path} is damaged ({why})'); self.path = Path(path)
+
+def read_json(path:Path, keys:tuple=()) -> dict:
+    "The JSON object in `path`, holding `keys`; a one-line `Damaged` naming the file when it cannot be read."
+    try: r = json.loads(Path(path).read_text(encoding='utf-8'))
+    except FileNotFoundError: raise Damaged(path, 'missing') from None
+    except UnicodeDecodeError as e: raise Damaged(path, f'not UTF-8: {e.reason}') from None
+    except json.JSONDecodeError as e: raise Damaged(path, f'not valid JSON: {e.msg}, line {e.lineno}') from None
+    except OSError as e: raise Damaged(path, f'unreadable: {e.strerror}') from None
+    if not isinstance(r, dict): raise Damaged(path, 'not a JSON object')
+    if miss := [k for k in keys if k not in r]: raise Damaged(path, f'no {miss[0]!r}')
+    return r
+
+def move_aside(path:Path, why:str) -> Path:
+    "Rename `path` to `<name>.<why>-<n>` (the first free n), next to it; never deletes. Returns the new path."
+    n = 1
+    while (dst := path.with_name(f'{path.name}.{why}-{n}')).exists() or dst.is_symlink(): n += 1
+    os.replace(path, dst)
+    return dst
+
+def inside(folder:Path, path:str|Path) -> Path:
+    "`folder/path`, or a one-line `ValueError` when it does not lie inside `folder` (a '..', an absolute path, a link out)."
+    p = Path(folder)/path
+    if not p.resolve().is_relative_to(Path(folder).resolve()): raise ValueError(f'{p} lies outside the study folder {folder}: refusing to use it')
+    return p
+
+_RESULT_KEYS, _EVAL_KEYS = ('task', 'variant', 'evals'), ('prompt', 'accuracy', 'ce', 'n', 'seconds', 'records')
 
 # %% ../nbs/11_sweep.ipynb #7654fb7f
 _MODELS = {}
@@ -110,68 +248,91 @@ def _model(job:Job):
     if key not in _MODELS: _MODELS[key] = load_model(job.model, job.device, job.dtype)
     return _MODELS[key]
 
-def _atomic_json(path:Path, obj):
+def _atomic_json(folder:Path, path:Path, obj):
+    "Write `obj` to `path` (checked to lie inside `folder`) in one rename: a reader sees the old file or the new, never half."
+    if not Path(path).resolve().is_relative_to(Path(folder).resolve()): raise ValueError(f'{path} lies outside the study folder {folder}: refusing to write it')
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
     tmp.write_text(json.dumps(obj, indent=1) + '\n')
     os.replace(tmp, path)
 
 def eval_key(job:Job, split:str, prompt_ids:list[int]) -> str:
-    "The hash naming one held-out evaluation."
+    "The hash naming one held-out evaluation (its data and code versions included)."
     what = dict(model=job.model or 'embedded', dtype=job.dtype, device=torch.device(job.device).type, task=job.task, split=split,
-                n=job.evals[split], prompt_ids=list(prompt_ids), **job.eval_kw)
-    return hashlib.sha1(json.dumps(what, sort_keys=True).encode()).hexdigest()[:16]
+                n=job.evals[split], prompt_ids=list(prompt_ids), data=job.data or data_version(job.task), code=CODE_VERSION, **job.eval_kw)
+    return _hash(what)
 
 def held_out(job:Job, split:str, prompt:str|list[int], model, tok) -> str:
-    "Evaluate `prompt` on `split` (or reuse a cached evaluation); returns the file's path relative to the study folder."
+    "Evaluate `prompt` on `split` (or reuse a cached evaluation, a damaged one moved aside); returns the file's path relative to the study folder."
     ids = prompt_ids_of(tok, prompt)
     rel = Path('evals')/job.task/split/f'{eval_key(job, split, ids)}.json'
-    path = job.dir/rel
-    if path.exists(): return str(rel)
-    other = next(Path(job.root).glob(f'*/{rel}'), None)
-    if other is not None:
+    path = inside(job.dir, rel)
+    if path.exists():
+        try: read_json(path, _EVAL_KEYS); return str(rel)
+        except Damaged as e: _say(f'{e}; moved aside to {move_aside(path, "corrupt").name}, rebuilding it')
+    for other in sorted(Path(job.root).glob(f'*/{rel}')):
+        try: read_json(other, _EVAL_KEYS)
+        except Damaged: continue   # another study's damaged file is that study's to rebuild
         path.parent.mkdir(parents=True, exist_ok=True); shutil.copyfile(other, path)
         return str(rel)
     r = evaluate(model, tok, job.task, ids, split, job.evals[split], progress=False, **job.eval_kw)
     recs = [dict(row=i, pred=x['pred'], gold=x['gold'], correct=x['correct'], gold_loss=x['gold_loss'], answer_text=x['answer_text'],
                  reasoning=x['reasoning']) for i, x in enumerate(r.records)]
-    _atomic_json(path, dict(task=job.task, split=split, n=r.n, prompt=tok.decode(ids), prompt_ids=ids, model=job.model or 'embedded',
-                            dtype=job.dtype, device=job.device, settings=job.eval_kw, accuracy=r.accuracy, ce=r.loss,
-                            seconds=round(r.seconds, 2), records=recs))
+    _atomic_json(job.dir, path, dict(task=job.task, split=split, n=r.n, prompt=tok.decode(ids), prompt_ids=ids, model=job.model or 'embedded',
+                            dtype=job.dtype, device=job.device, settings=job.eval_kw, data=job.data or data_version(job.task),
+                            code=CODE_VERSION, accuracy=r.accuracy, ce=r.loss, seconds=round(r.seconds, 2), records=recs))
     return str(rel)
+
+def _say(msg:str): print(msg, file=sys.stderr, flush=True)
 
 # %% ../nbs/11_sweep.ipynb #cb4175ae
 def reuse_run(job:Job) -> Path|None:
-    "Copy a finished identical run (same task, configuration and seed, model, dtype, device) from another study; returns its log."
+    "Copy a finished run with the same run fingerprint (task, data and code version, configuration and seed, model, dtype, device) from another study; returns its log. Legacy runs are never copied."
     if job.config is None or job.log_path.exists(): return None
-    # the exact speed options (`prefix_cache`) change no result, and a run older than them does not record them
-    def same(c): return {k: v for k, v in c.items() if k not in _EXACT_OPTIONS}
-    want = (same(job.config), job.model or 'embedded', job.dtype, job.device)
+    want = _hash({k: fingerprint(job)[k] for k in _RUN_PARTS})
     for p in sorted(Path(job.root).glob(f'*/runs/{job.task}/*/seed{job.seed}.json')):
-        r = json.loads(p.read_text())
-        if (same(r.get('config') or {}), r.get('model'), r.get('dtype'), r.get('device')) == want and p.parent.parent.parent.parent != job.dir:
-            src = p.with_suffix('.jsonl')
-            job.log_path.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(_state_path(src), _state_path(job.log_path))
-            shutil.copyfile(src, job.log_path)
-            return src
+        if p.parent.parent.parent.parent.resolve() == job.dir.resolve(): continue
+        try: fp = read_json(p).get('fingerprint')
+        except Damaged: continue   # another study's damaged file is that study's to rebuild
+        src = p.with_suffix('.jsonl')
+        if not isinstance(fp, dict) or _hash({k: fp.get(k) for k in _RUN_PARTS}) != want or not _state_path(src).exists(): continue
+        inside(job.dir, job.log_path.relative_to(job.dir)).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(_state_path(src), _state_path(job.log_path))
+        shutil.copyfile(src, job.log_path)
+        return src
     return None
 
 # %% ../nbs/11_sweep.ipynb #4a7e57c1
+def settle(job:Job, who:str='') -> bool:
+    "Is `job` finished with its own fingerprint? A damaged file is moved aside (`.corrupt-n`), a result of another configuration (and its run log, if the run changed) moved aside (`.stale-n`), each said in one line; False then, and the job is rebuilt."
+    p = job.result_path
+    if not p.exists(): return False
+    try:
+        res = read_json(p, _RESULT_KEYS)
+        diff, new = differences(recorded(res, job.dir), fp := fingerprint(job)), None
+        if diff:
+            run_changed = bool(differences(recorded(res, job.dir), fp, _RUN_PARTS))
+            moved = [move_aside(p, 'stale')] + ([move_aside(x, 'stale') for x in (job.log_path, _state_path(job.log_path)) if x.exists()] if run_changed else [])
+            _say(f"{who}{job.name} was made with another configuration ({'; '.join(diff)}): recomputing it; the old files are kept as "
+                 f"{', '.join(m.name for m in moved)} (to keep the old results in a table, give the new configuration another study name)")
+            return False
+        for f in (f for arms in res['evals'].values() for f in arms.values()): read_json(inside(job.dir, f), _EVAL_KEYS)
+        return True
+    except Damaged as e:
+        _say(f'{who}{e}; ' + (f'moved aside to {move_aside(e.path, "corrupt").name}, ' if e.path.exists() else '') + 'rebuilding it')
+        return False
+
 def run_job(job:Job) -> dict:
     "Run one job (optimize if needed, then the held-out evaluations); returns its result, which is also saved."
-    if job.result_path.exists():
-        res = json.loads(job.result_path.read_text())
-        if res.get('config') != job.config or res.get('prompt') != job.prompt or res.get('evals_n') != job.evals:
-            raise ValueError(f'{job.result_path} holds a different configuration: delete it, or name the study differently')
-        return res
+    if settle(job): return read_json(job.result_path)
     if job.threads: torch.set_num_threads(job.threads)
     model, tok = _model(job)
     t0 = time.perf_counter()
+    fp = fingerprint(job)
     res = dict(study=job.study, task=job.task, variant=job.variant, seed=job.seed, config=job.config, prompt=job.prompt, evals_n=job.evals,
                model=job.model or 'embedded', dtype=job.dtype, device=job.device, threads=job.threads,
                torch=torch.__version__, cpu=platform.processor() or platform.machine(),
-               gpu=torch.cuda.get_device_name(job.device) if torch.device(job.device).type == 'cuda' else None)
+               gpu=torch.cuda.get_device_name(job.device) if torch.device(job.device).type == 'cuda' else None, fingerprint=fp, key=_hash(fp))
     if job.config is None: arms = {'prompt': job.prompt}
     else:
         cfg, src = GreaterConfig(**job.config), reuse_run(job)
@@ -185,7 +346,7 @@ def run_job(job:Job) -> dict:
         arms = {'init': cfg.init_prompt, 'best': r.best_ids}
     res['evals'] = {s: {a: held_out(job, s, p, model, tok) for a, p in arms.items()} for s in job.evals}
     res['seconds'] = round(time.perf_counter() - t0, 2)
-    _atomic_json(job.result_path, res)
+    _atomic_json(job.dir, job.result_path, res)
     return res
 
 # %% ../nbs/11_sweep.ipynb #6fbc86f9
@@ -195,11 +356,13 @@ def run_sweep(
     progress:bool=True,
     tasks:list[str]|None=None, # run only these tasks' jobs now (the others stay unfinished); default: all
 ) -> 'pd.DataFrame':
-    "Run the unfinished jobs of `study` and return its tidy results table (see `results_table`)."
+    "Run the unfinished jobs of `study` (a result of another configuration is recomputed, a damaged file rebuilt) and return its tidy results table (see `results_table`)."
     if tasks and (bad := set(tasks) - set(study.tasks)): raise ValueError(f'study {study.name!r} has no task {sorted(bad)[0]!r}; its tasks: {study.tasks}')
-    todo = [j for j in jobs(study) if not j.result_path.exists() and (not tasks or j.task in tasks)]
+    if study.dir.exists() and not study.dir.is_dir(): raise ValueError(f'{study.dir} is not a folder: a study needs a folder there')
+    # every result checked against this configuration BEFORE study.json says it: stale and damaged files moved aside
+    todo = [j for j in jobs(study) if not settle(j, f'study {study.name}: ') and (not tasks or j.task in tasks)]
     study.dir.mkdir(parents=True, exist_ok=True)
-    _atomic_json(study.dir/'study.json', asdict(study))
+    _atomic_json(study.dir, study.dir/'study.json', asdict(study))
     t0, start, failed = time.perf_counter(), time.strftime('%Y-%m-%dT%H:%M:%S'), []
     bar = tqdm(total=len(todo), desc=f'study {study.name}', disable=not progress or not todo)
     def done(j, fut_or_fn):
@@ -219,11 +382,20 @@ def run_sweep(
     return results_table(study.name, study.root)
 
 # %% ../nbs/11_sweep.ipynb #b037d0ab
+def _expected(spec:dict) -> set[str]|None:
+    "The result files (relative to the study folder) of the study that `study.json` describes: its tasks × variants × seeds."
+    try: return {f"runs/{t}/{v}/{'fixed' if 'prompt' in o else f'seed{s}'}.json"
+                 for t in spec['tasks'] for v, o in spec['variants'].items() for s in ([None] if 'prompt' in o else spec['seeds'])}
+    except (KeyError, TypeError, AttributeError): return None
+
 def _results(study:str, root:str|Path='results') -> list[dict]:
-    d = Path(root)/study
+    "The results of the study as `study.json` describes it: a result of a variant, task or seed no longer in it is not read."
+    d = Path(root)/check_name('study', study)
     if not d.exists(): raise ValueError(f'no results for study {study!r} under {Path(root).resolve()}')
-    res = [json.loads(p.read_text()) for p in (d/'runs').rglob('*.json') if not p.name.endswith('.state.json')]
-    spec = json.loads((d/'study.json').read_text()) if (d/'study.json').exists() else {}
+    spec = read_json(d/'study.json') if (d/'study.json').exists() else {}
+    want = _expected(spec) if spec else None
+    paths = [p for p in (d/'runs').rglob('*.json') if not p.name.endswith('.state.json')]
+    res = [read_json(p, _RESULT_KEYS) for p in paths if want is None or p.relative_to(d).as_posix() in want]
     def pos(xs, x): return xs.index(x) if x in xs else len(xs)
     # the study's own order (tasks, then variants, then seeds), so tables and plots read as the study was written
     return sorted(res, key=lambda r: (pos(spec.get('tasks', []), r['task']), pos(list(spec.get('variants', {})), r['variant']),
@@ -240,7 +412,7 @@ def results_table(study:str, root:str|Path='results') -> 'pd.DataFrame':
             run[f'train_best_{part}'] = (r.get('best_parts') or {}).get(part)
         for split, arms in r['evals'].items():
             for arm, rel in arms.items():
-                e = json.loads((d/rel).read_text())
+                e = read_json(inside(d, rel), _EVAL_KEYS)
                 rows.append(dict(run, split=split, arm=arm, prompt=e['prompt'], accuracy=e['accuracy'], ce=e['ce'], n=e['n'], eval_file=rel))
     return pd.DataFrame(rows)
 
@@ -249,7 +421,7 @@ def row_table(study:str, root:str|Path='results') -> 'pd.DataFrame':
     import pandas as pd
     t, d, out = results_table(study, root), Path(root)/study, []
     for r in t.itertuples():
-        for x in json.loads((d/r.eval_file).read_text())['records']:
+        for x in read_json(inside(d, r.eval_file), _EVAL_KEYS)['records']:
             out.append(dict(task=r.task, variant=r.variant, seed=r.seed, split=r.split, arm=r.arm, row=x['row'],
                             correct=float(x['correct']), gold_loss=x['gold_loss']))
     return pd.DataFrame(out)
@@ -345,7 +517,7 @@ def sweep_time(study:str, root:str|Path='results') -> dict:
     sw = [json.loads(l) for l in (d/'sweeps.jsonl').read_text().splitlines() if l.strip()] if (d/'sweeps.jsonl').exists() else []
     res = _results(study, root)
     evals = {f for r in res for a in r['evals'].values() for f in a.values()}   # an evaluation shared by runs counts once
-    secs = sum(r.get('optimize_seconds') or 0 for r in res) + sum(json.loads((d/f).read_text())['seconds'] for f in evals)
+    secs = sum(r.get('optimize_seconds') or 0 for r in res) + sum(read_json(inside(d, f), _EVAL_KEYS)['seconds'] for f in evals)
     return dict(wall_hours=sum(x['wall_seconds'] for x in sw if x['jobs_run']) / 3600, sweeps=sum(1 for x in sw if x['jobs_run']),
                 job_hours=secs / 3600, runs=len(res))
 

@@ -142,6 +142,10 @@ def start_record(init_objective:float, init_parts:dict) -> dict:
     return dict(step=0, objective=init_objective, best_objective=init_objective, ce=init_parts.get('ce', 0.),
                 lam_fluency=init_parts.get('lam_fluency', 0.), times={})
 
+def _fmt(x, fmt:str='.4f') -> str: return 'null' if x is None else format(x, fmt)   # a log may hold null or ±Infinity
+
+def _finite(x) -> bool: return isinstance(x, (int, float)) and x - x == 0   # not None, not ±inf, not NaN
+
 def loss_png(
     history:list[dict], # step records (a `start_record` first, to draw the initial loss)
     steps:int|None=None, # x-axis up to this step (default: the last record's)
@@ -160,9 +164,10 @@ def loss_png(
     ax[0].legend(fontsize=7, loc='upper left', bbox_to_anchor=(1.01, 1))
     ax[1].legend(fontsize=7, loc='upper left', bbox_to_anchor=(1.01, 1))
     if limits:
-        vals = [r[k] for r in limits for k in ('objective', 'best_objective', 'ce', 'lam_fluency') if k in r]
-        lo, hi = min(vals), max(vals)
-        ax[0].set_ylim(lo - 0.05 * (hi - lo + 1e-9), hi + 0.05 * (hi - lo + 1e-9))
+        vals = [r[k] for r in limits for k in ('objective', 'best_objective', 'ce', 'lam_fluency') if _finite(r.get(k))]  # null, ±Infinity, NaN: not drawn
+        if vals:
+            lo, hi = min(vals), max(vals)
+            ax[0].set_ylim(lo - 0.05 * (hi - lo + 1e-9), hi + 0.05 * (hi - lo + 1e-9))
         ax[1].set_ylim(0, 1.05 * max([sum(v for k, v in r['times'].items() if k != 'total') for r in limits] + [1e-3]))
     return figure_png(fig, dpi)
 
@@ -186,9 +191,9 @@ def step_html(
     return (f'<div><b>step {rec["step"]}</b>: position {i}, {what}</div>'
             + prompt_html(token_pieces(tok, before), position=i, text=rec['prompt_before'], label='before')
             + prompt_html(token_pieces(tok, after), changed=changed, text=rec['prompt'], label='after')
-            + f'<div>objective {rec["objective"]:.4f} = answer CE {rec["ce"]:.4f} + λ·fluency {rec["lam_fluency"]:.4f}'
-            + (f' (λ = {lam})' if lam is not None else '') + f' · training error {rec["error_rate"]:.2f}'
-            + f' · best so far {rec["best_objective"]:.4f}</div>'
+            + f'<div>objective {_fmt(rec["objective"])} = answer CE {_fmt(rec["ce"])} + λ·fluency {_fmt(rec["lam_fluency"])}'
+            + (f' (λ = {lam})' if lam is not None else '') + f' · training error {_fmt(rec.get("error_rate"), ".2f")}'
+            + f' · best so far {_fmt(rec["best_objective"])}</div>'
             + (f'<div style="opacity:.75;font-size:85%">{t.get("total", 0):.1f} s ({stages} s)</div>' if t else ''))
 
 # %% ../nbs/12_widgets.ipynb #df873d79
@@ -218,7 +223,7 @@ def _run_panels(
     first = W.HTML(f'<div><b>step 0</b>: the initial prompt, before any step (position {cfg.get("frozen_prefix", 0)} is optimized first)</div>'
                    + prompt_html(token_pieces(tok, init_ids), position=cfg.get('frozen_prefix', 0),
                                  text=cfg.get('init_prompt', ''), label='prompt')
-                   + f'<div>objective {start["objective"]:.4f} = answer CE {start["ce"]:.4f} + λ·fluency {start["lam_fluency"]:.4f}</div>')
+                   + f'<div>objective {_fmt(start["objective"])} = answer CE {_fmt(start["ce"])} + λ·fluency {_fmt(start["lam_fluency"])}</div>')
     panels = [W.VBox([first, W.Image(value=loss_png(hist[:1], n, hist, dpi), format='png')])]
     for k, rec in enumerate(records, 1):
         panels.append(W.VBox([W.HTML(step_html(rec, tok, cfg.get('lam'))),

@@ -156,6 +156,7 @@ def corrupt_data(d:Path, stack) -> dict:
 
 def setup_ro(d, stack): stack.enter_context(read_only_dir(d/'ro'))
 def setup_dir(d, stack): (d/'d').mkdir()
+def setup_link(d, stack): (d/'target.json').write_text('{}\n'); (d/'link.json').symlink_to('target.json')
 def setup_file(d, stack): (d/'f').write_text('a file\n')
 def setup_log(d, stack): write_run(d)
 def setup_lines(text): return lambda d, stack: (d/'run.jsonl').write_text(text)
@@ -217,6 +218,19 @@ CASES = [
     Case('eval-json-unwritable-dir', E + ['--json', 'ro/out.json'], '--json ro/out.json cannot be written: ro is not writable', setup_ro),
     Case('eval-json-is-a-dir', E + ['--json', 'd'], '--json d is a directory', setup_dir),
     Case('eval-unknown-task', ['eval', '--task', 'nope'], "unknown task 'nope'"),
+    # output paths: a regular file or a new path, nothing else (issue 16)
+    Case('eval-json-symlink', E + ['--json', 'link.json'], '--json link.json is a symbolic link', setup_link),
+    Case('eval-json-device', E + ['--json', '/dev/null'], '--json /dev/null is not a regular file (a device, pipe or socket)'),
+    Case('optimize-log-symlink', O + ['--log', 'link.json'], 'run log link.json is a symbolic link', setup_link),
+    Case('resume-log-symlink', O + ['--log', 'link.json', '--resume'], 'run log link.json is a symbolic link', setup_link),
+    # text that is not UTF-8, numbers beyond the model, launcher variables (issue 16)
+    Case('eval-prompt-not-utf8', E + ['--prompt', 'Think \udcff.'], '--prompt holds a byte that is not UTF-8 (0xff at character 6)'),
+    Case('init-prompt-not-utf8', O + ['--init-prompt', '\udcc3x'], '--init-prompt holds a byte that is not UTF-8 (0xc3 at character 0)'),
+    Case('k-beyond-vocabulary', O + ['--k', '100000'], "k=100000 is more than the model's 49,152 tokens"),
+    Case('max-new-tokens-beyond-positions', E + ['--max-new-tokens', str(10**9)], 'max_new_tokens=1,000,000,000 is more than the 8,192 positions'),
+    Case('world-size-malformed', O, "WORLD_SIZE='two' is not a whole number", env=dict(WORLD_SIZE='two')),
+    Case('world-size-without-rank', O, 'RANK is not set but WORLD_SIZE=2 is', env=dict(WORLD_SIZE='2')),
+    Case('eval-under-torchrun', E, 'eval runs in one process: start it without torchrun', env=dict(WORLD_SIZE='2', RANK='0')),
     Case('eval-empty-split', ['eval', '--task', 'penguins_in_a_table', '--split', 'test'], 'empty test split'),
     Case('eval-unknown-split', E + ['--split', 'valid'], "argument --split: invalid choice: 'valid'"),
     Case('eval-unknown-dtype', E + ['--dtype', 'float8'], "unknown dtype 'float8'"),
@@ -421,3 +435,20 @@ def test_missing_state_rebuilt_and_extension_recorded(two_writers, tmp_path):
     new_head = json.loads(lines_of(tmp_path/'run.jsonl')[0])
     assert new_head['config']['steps'] == 2
     assert new_head['extensions'] == [dict(at_step=1, steps_before=1, steps=2)]
+
+def test_sigterm_then_resume(two_writers, tmp_path):
+    "SIGTERM (a scheduler's stop, `kill`) takes the Ctrl-C path: exit 143, one line with the resume command, the lock released (issue 16)."
+    ref = steps_of(two_writers[0]/'run.jsonl')
+    p = start(O + TINY + ['--log', 'run.jsonl'], tmp_path)
+    wait_for(lambda: len(lines_of(tmp_path/'run.jsonl')) >= 2, 'step 1 in the log')
+    p.send_signal(signal.SIGTERM)
+    out, err = p.communicate(timeout=600)
+    assert p.returncode == 143, err
+    assert 'Traceback' not in err
+    said = [l for l in err.splitlines() if l.startswith('greater-nb')]
+    assert len(said) == 1, err
+    assert said[0].startswith('greater-nb: stopped by SIGTERM: interrupted at step 1 of 2; resume with: '), said[0]
+    assert sorted(x.name for x in tmp_path.iterdir()) == ['run.jsonl', 'run.jsonl.state.json']   # no lock left behind
+    r = fresh(shlex.split(said[0].split('resume with: ', 1)[1])[1:], tmp_path)
+    assert r.rc == 0, r.err
+    assert steps_of(tmp_path/'run.jsonl') == ref
