@@ -18,7 +18,7 @@ from .sweep import Study
 __all__ = ['RESULTS', 'MAIN_TASK', 'BBH_TASK', 'BUDGET', 'EVALS', 'SEEDS', 'PAPER', 'SURVEY_TASKS', 'STUDIES', 'CHOICE',
            'config_diff', 'published_prompt', 'combined_rows', 'choose_on_dev', 'fixed_prompts', 'rank_on_dev',
            'dev_choice', 'chains_cut', 'eval_records', 'three_way', 'choice_arms', 'tiny', 'progress',
-           'finished_variants', 'verdict_lines', 'hardware', 'where_run', 'report']
+           'finished_variants', 'overlap_lines', 'verdict_lines', 'hardware', 'where_run', 'report']
 
 # %% ../nbs/ablations/00_studies.ipynb #4060d242
 RESULTS = _repo_root()/'results'   # the committed results of the full studies
@@ -185,21 +185,53 @@ def finished_variants(study:Study, p:'pd.DataFrame', task:str) -> list[str]:
         return len(x) > 0 and bool(x.finished.all())
     return [v for v in study.variants if done(v)]
 
-def verdict_lines(study:Study, p:'pd.DataFrame', rows:'pd.DataFrame', task:str, split:str='test', reference:str|None='paper') -> list[str]:
-    "One Markdown line per paired comparison on `task`: each variant against its initial prompt and against `reference`."
-    from greater_nb.sweep import effects, paired, verdict
-    ok, out = finished_variants(study, p, task), []
-    for m in ('accuracy', 'CE'):
-        for v in study.variants:
-            if not p[(p.task == task) & (p.variant == v) & p.seed.notna()].size: continue   # a fixed prompt has no initial prompt
-            if v not in ok: out.append(f"- {task}, {v}: optimized vs initial prompt ({m}): not measured yet (runs missing).")
-            else: out.append(f"- {task}, {v}: " + verdict(effects(rows, task, split, m, variants=[v])[v], f'optimized vs initial prompt ({m})'))
-        if reference not in study.variants: continue
-        for v in [v for v in study.variants if v != reference]:
-            what = f'{v} vs {reference}, optimized prompts ({m})'
-            if v in ok and reference in ok: out.append(f"- {task}: " + verdict(paired(rows, task, split, (reference, 'best'), (v, 'best'), m), what))
-            else: out.append(f"- {task}: {what}: not measured yet (runs missing).")
+# %% ../nbs/ablations/00_studies.ipynb #af8d97c7
+def _family(study:Study, p, rows, task:str, split:str, reference:str|None, m:str) -> tuple[dict, list[str]]:
+    "The comparisons of one metric on `task` (`{label: Paired}`), and the labels of those whose runs are missing."
+    from greater_nb.sweep import effects, paired
+    ok, fam, missing = finished_variants(study, p, task), {}, []
+    for v in study.variants:
+        if not p[(p.task == task) & (p.variant == v) & p.seed.notna()].size: continue   # a fixed prompt has no initial prompt
+        what = f'{v}: optimized vs initial prompt ({m})'
+        if v in ok: fam[what] = effects(rows, task, split, m, variants=[v])[v]
+        else: missing.append(what)
+    for v in ([v for v in study.variants if v != reference] if reference in study.variants else []):
+        what = f'{v} vs {reference}, optimized prompts ({m})'
+        if v in ok and reference in ok: fam[what] = paired(rows, task, split, (reference, 'best'), (v, 'best'), m)
+        else: missing.append(what)
+    return fam, missing
+
+# %% ../nbs/ablations/00_studies.ipynb #64fd64e7
+def overlap_lines(study:Study, p, task:str, reference:str|None, root=RESULTS) -> list[str]:
+    "For each variant against `reference`: in how many steps their runs (seed by seed) chose the same top-μ set and token."
+    import dataclasses
+    from greater_nb.sweep import jobs
+    from greater_nb.optimizer import read_log
+    from greater_nb.measure import choice_overlap
+    ok = finished_variants(study, p, task)
+    if reference not in ok: return []
+    logs = {(j.variant, j.seed): j.log_path for j in jobs(dataclasses.replace(study, root=str(root))) if j.task == task and j.seed is not None}
+    out = []
+    for v in [v for v in ok if v != reference and (v, study.seeds[0]) in logs]:
+        o = [choice_overlap(read_log(logs[reference, s])[1], read_log(logs[v, s])[1]) for s in study.seeds]
+        n, mu, ch = (sum(x[k] for x in o) for k in ('steps', 'same_top_mu', 'same_chosen'))
+        out.append(f"- {task}, {v} vs {reference}, the runs themselves: the same top-μ set in {mu} of {n} steps, the same chosen token in {ch} of {n} (all seeds).")
     return out
+
+# %% ../nbs/ablations/00_studies.ipynb #95c60b28
+def verdict_lines(study:Study, p:'pd.DataFrame', rows:'pd.DataFrame', task:str, split:str='test', reference:str|None='paper',
+                  root=RESULTS) -> list[str]:
+    "One Markdown line per paired comparison on `task`, each metric's comparisons one Holm-corrected family."
+    from greater_nb.sweep import verdict
+    from greater_nb.measure import correct_family
+    out = []
+    for m in ('accuracy', 'CE'):
+        fam, missing = _family(study, p, rows, task, split, reference, m)
+        if fam:
+            fam = correct_family(fam)
+            out.append(f"- *{task}, {m}: {len(fam)} comparisons, intervals at {1 - 0.05 / len(fam):.2%} (Bonferroni), verdicts by Holm-adjusted p-values*")
+        out += [f"- {task}, " + verdict(c, w) for w, c in fam.items()] + [f"- {task}, {w}: not measured yet (runs missing)." for w in missing]
+    return out + overlap_lines(study, p, task, reference, root)
 
 # %% ../nbs/ablations/00_studies.ipynb #5c1e0a02
 def hardware(r:dict) -> str:
@@ -242,6 +274,6 @@ def report(study:Study, root=RESULTS, split:str='test', reference:str|None='pape
     for task in study.tasks:
         ok = finished_variants(study, p, task)
         if plots and ok: plot_study(table[table.variant.isin(ok)], rows[rows.variant.isin(ok)], task, split)
-        out += verdict_lines(study, p, rows, task, split, reference)
+        out += verdict_lines(study, p, rows, task, split, reference, root)
     if out: display(Markdown('\n'.join(out)))
     return table, rows, hist

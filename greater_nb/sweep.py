@@ -496,7 +496,7 @@ def plot_study(table:'pd.DataFrame', rows:'pd.DataFrame', task:str, split:str='t
     for y, v in enumerate(variants):
         for arm, style in (('init', dict(mfc='none', color='C1')), ('best', dict(color='C0')), ('prompt', dict(color='C2', marker='s'))):
             x = t[(t.variant == v) & (t.arm == arm)].accuracy * 100
-            if len(x): ax[0].plot(x, [y + {'init': -.12, 'best': .12, 'prompt': 0}[arm]] * len(x), 'o', ms=6, alpha=.8, **style)
+            if len(x): ax[0].plot(x, [y + {'init': -.12, 'best': .12, 'prompt': 0}[arm]] * len(x), ls='none', ms=6, alpha=.8, **{'marker': 'o', **style})
     ax[0].set_yticks(range(len(variants)), variants); ax[0].invert_yaxis(); ax[0].set_xlabel(f'{split} accuracy (%)')
     ax[0].plot([], [], 'o', mfc='none', color='C1', label='initial prompt'); ax[0].plot([], [], 'o', color='C0', label='optimized')
     if (t.arm == 'prompt').any(): ax[0].plot([], [], 's', color='C2', label='fixed prompt')
