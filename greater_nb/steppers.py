@@ -153,7 +153,7 @@ def crop(self:LeanStepper, n:int):
     "Drop every cached column from `n` on."
     self.n = min(self.n, n)
 
-# %% ../nbs/appendix/a2_steppers.ipynb #6aef2f43
+# %% ../nbs/appendix/a2_steppers.ipynb #4ffd4050
 class StaticStepper(LeanStepper):
     "The lean stepper whose one-token step has fixed shapes, so that on CUDA it is captured once in a CUDA graph and replayed."
     def __init__(self, model, batch:int, max_len:int, graph:bool|None=None):
@@ -166,7 +166,7 @@ class StaticStepper(LeanStepper):
         self.col = torch.zeros(1, dtype=torch.long, device=dev)  # the column the step writes, on the device
         self.g = self.h = None
 
-# %% ../nbs/appendix/a2_steppers.ipynb #b0a88a4a
+# %% ../nbs/appendix/a2_steppers.ipynb #1f62563d
 @patch
 def one(self:StaticStepper) -> torch.Tensor:
     "One decoding step on the fixed buffers (`ids1`, `pos1`, `col`, `M`): final hidden state of the fed column `[B, 1, d]`."
@@ -191,7 +191,7 @@ def one(self:StaticStepper) -> torch.Tensor:
         x = x + layer.mlp.down_proj(F.silu(g) * u)
     return base.norm(x)
 
-# %% ../nbs/appendix/a2_steppers.ipynb #c153514d
+# %% ../nbs/appendix/a2_steppers.ipynb #9872459e
 @patch
 def capture(self:StaticStepper):
     "Run the step once on a side stream (warm-up: it computes the real step, so it is harmless), then record it in a CUDA graph."
@@ -247,7 +247,7 @@ def verify_drafts(
     accepted = [d[:a] for d, a in zip(drafts, count.tolist())]
     return prefill, torch.cat([mask, dmask], 1), accepted, pred.gather(1, count[:, None]).squeeze(1)
 
-# %% ../nbs/appendix/a2_steppers.ipynb #72e33142
+# %% ../nbs/appendix/a2_steppers.ipynb #b7d9ac5b
 def drafts_pay(model) -> bool:
     "Is draft-verified decoding worth it for `model` (see above)? `model.greater_drafts` (True/False) overrides the rule: on CUDA always, on a CPU in float32/float64 only."
     forced = getattr(model, 'greater_drafts', None)

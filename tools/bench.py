@@ -41,7 +41,7 @@ def machine_info() -> dict:
 def where(m:dict) -> str:
     "One line naming the hardware of a figure."
     hw = m['gpu'] or f"{m['cpu_model']} ({m['cpus']} cores; {', '.join(m['cpu_flags']) or 'no AVX2'})"
-    return f"{hw}, load average {m['load_average'][0]:.1f} when measured"
+    return f"{hw}, {m['torch_threads']} torch thread(s), load average {m['load_average'][0]:.1f} when measured"
 
 def bandwidth(device:str, mib:int=256, reps:int=5) -> float:
     "Measured copy bandwidth in GB/s (bytes read + written per second, best of `reps`): the floor's denominator."
@@ -109,7 +109,8 @@ def drafts_speed(dtype:str, device:str, n:int, tokens:int, task:str) -> dict:
     from itertools import takewhile
     acc = sum(sum(1 for _ in takewhile(lambda x: x[0] == x[1], zip(d, r))) for d, r in zip(drafts, plain))
     return dict(dtype=dtype, device=device, rows=n, tokens=tokens, plain_s=round(min(tp, tp2), 3), drafted_s=round(min(td, td2), 3),
-                accepted=acc, draft_tokens=sum(map(len, drafts)), same=drafted == plain, policy_uses_drafts=policy)
+                accepted=acc, draft_tokens=sum(map(len, drafts)), same=drafted == plain, policy_uses_drafts=policy,
+                load_average=[round(x, 2) for x in os.getloadavg()])
 
 def greaterprompt_status() -> str|None:
     "None if the GreaterPrompt toolkit is importable here, else why the side-by-side run is skipped."
