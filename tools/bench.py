@@ -74,7 +74,8 @@ def decode_speed(dtype:str, device:str, batch:int, tokens:int, task:str, impls:l
                     bandwidth_gbs=round(bw, 1), floor_ms=round(weights / bw / 1e6, 3), impls={}), None
     for impl in impls:
         def run(n):
-            sync(); t = time.perf_counter(); d = decode_reasoning(model, tok, inputs, n, impl=impl); sync()
+            kw = dict(sync_every=1) if impl == 'hf' else {}  # the eager reference: transformers' forward, a check per token
+            sync(); t = time.perf_counter(); d = decode_reasoning(model, tok, inputs, n, impl=impl, **kw); sync()
             return time.perf_counter() - t, d.reasoning
         run(2)  # warm-up (kernels, allocator)
         t1, _ = run(1); tn, r = run(tokens)
