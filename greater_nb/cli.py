@@ -6,7 +6,7 @@ Docs: https://greater-nb.github.io/greater_nb/appendix/a1_cli.html.md"""
 
 # %% ../nbs/appendix/a1_cli.ipynb #61d4e2c0
 from __future__ import annotations
-import argparse, contextlib, dataclasses, json, os, shlex, signal, sys, threading, time
+import argparse, contextlib, dataclasses, errno, json, os, shlex, signal, sys, threading, time
 from pathlib import Path
 
 from .data import SPLITS, load_task
@@ -17,8 +17,8 @@ from .optimizer import (GreaterConfig, reference_code, optimize, ZS_COT, train_e
 from .distributed import from_env, stop_on_sigterm, check_shares, is_main, world_size, RankFailed
 
 # %% auto #0
-__all__ = ['parser', 'check_output', 'check_text', 'warn_long', 'model_limits', 'check_limits', 'cmd_eval', 'resume_command',
-           'cmd_optimize', 'run', 'main']
+__all__ = ['DISK_FULL', 'parser', 'check_output', 'check_text', 'warn_long', 'model_limits', 'check_limits', 'cmd_eval',
+           'resume_command', 'cmd_optimize', 'run', 'main']
 
 # %% ../nbs/appendix/a1_cli.ipynb #197e3b7d
 def _model_args(p:argparse.ArgumentParser):
@@ -200,12 +200,25 @@ def cmd_optimize(a) -> dict:
                   f"{f' in {ranks.size} processes' if ranks else ''}; log: {log}", flush=True)
             res = optimize(model, tok, task, cfg, log, resume=a.resume, model_name=name)
         except KeyboardInterrupt: raise _interrupted(a, log, cfg.steps) from None
+        except OSError as e:
+            if e.errno in DISK_FULL: raise _disk_full(a, log, cfg.steps, e) from None
+            raise
         except RankFailed as e:
             err = _rank_failed(a, log, cfg.steps, e)
             err.speak = bool(ranks) and not ranks.main and _took_over(held, log)   # rank 0 is gone: this rank says it
             raise err from None
         if ranks and not ranks.main: return {}  # rank 0 alone evaluates the result
         return _report(a, task, cfg, log, model, tok, res)
+
+# %% ../nbs/appendix/a1_cli.ipynb #b352fed6
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)  # no space left; disk quota exceeded
+
+def _disk_full(a, log:Path, steps:int, e:OSError) -> RuntimeError:
+    "A full disk while the run wrote: one line with what was written, the steps the log holds and the command that resumes."
+    try: step = json.loads(_state_path(log).read_text())['step']
+    except (OSError, ValueError, KeyError, TypeError): step = 0
+    return RuntimeError(f"{e.strerror or 'no space left on the device'} while writing {e.filename or log}; the run log holds "
+                        f"{step} of {steps} steps; free some space, then resume with: {resume_command(a, log)}")
 
 # %% ../nbs/appendix/a1_cli.ipynb #8b152bbb
 def _rank_failed(a, log:Path, steps:int, e:RankFailed) -> RankFailed:
