@@ -49,7 +49,7 @@ class LossParts:
     prompt_nll: torch.Tensor  # [B] mean NLL of the prompt tokens given x
     correct: torch.Tensor     # [B] bool: every answer token is the argmax (teacher-forced)
 
-# %% ../nbs/06_loss.ipynb #21d324a4
+# %% ../nbs/06_loss.ipynb #f3590c4d
 def greater_loss(
     model, batch:Batch, hidden:torch.Tensor,
     lam:float=0.2, # λ

@@ -27,7 +27,7 @@ class Row:
     target_start: int
     n_target: int
 
-# %% ../nbs/05_reason.ipynb #2b08ab38
+# %% ../nbs/05_reason.ipynb #1d12b8c7
 def build_row(
     tok, task:Task, ex:Example,
     prompt:list[int], # prompt token ids
@@ -54,7 +54,7 @@ class Batch:
     target_mask: torch.Tensor  # [B, T]
     def __len__(self): return len(self.ids)
 
-# %% ../nbs/05_reason.ipynb #8a4f55fc
+# %% ../nbs/05_reason.ipynb #212e52d5
 def collate(rows:list[Row], pad_id:int, device=None) -> Batch:
     "Right-pad rows into a `Batch` on `device`."
     ids, mask = right_pad([r.ids for r in rows], pad_id, device)
