@@ -28,7 +28,7 @@ class Gradient:
     ce: torch.Tensor      # [n] per-example answer cross-entropy
     correct: torch.Tensor # [n] teacher-forced answer correct
 
-# %% ../nbs/07_gradient.ipynb #e56e2bf5
+# %% ../nbs/07_gradient.ipynb #1ff199ed
 def one_hot_gradient(
     model, tok, task:Task,
     examples:list[Example], # training examples

@@ -49,7 +49,7 @@ class LossParts:
     prompt_nll: torch.Tensor  # [B] mean NLL of the prompt tokens given x
     correct: torch.Tensor     # [B] bool: every answer token is the argmax (teacher-forced)
 
-# %% ../nbs/06_loss.ipynb #f3590c4d
+# %% ../nbs/06_loss.ipynb #1a80fa49
 def greater_loss(
     model, batch:Batch, hidden:torch.Tensor,
     lam:float=0.2, # λ
