@@ -12,6 +12,8 @@ import torch
 import torch.distributed as dist
 from fastcore.basics import patch
 
+from .loss import Score
+
 # %% auto #0
 __all__ = ['RankFailed', 'Ranks', 'start_group', 'world_size', 'is_main', 'from_env', 'check_shares', 'reduce_scores',
            'reduce_gradient', 'stop_on_sigterm', 'exit_for_test']
@@ -129,7 +131,6 @@ def reduce_scores(
     lam:float,
 ) -> list:
     "The `Score` of each prompt over the examples of all ranks (sums all-reduced, divided once by the global counts)."
-    from greater_nb.select import Score
     P = len(prompts)
     v = lambda x: torch.as_tensor(x, dtype=torch.float64).reshape(P, -1)
     pn = v(pn)

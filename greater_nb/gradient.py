@@ -13,7 +13,7 @@ from .data import Task, Example
 from .models import ChatLayout
 from .onehot import candidate_embeddings, one_hot, splice_embeddings
 from .reason import build_row, collate, hidden_states
-from .loss import greater_loss
+from .loss import LossConfig, greater_loss
 from .distributed import Ranks, reduce_gradient
 from .prefix import PrefixCache
 
@@ -28,6 +28,7 @@ class Gradient:
     ce: torch.Tensor      # [n] per-example answer cross-entropy
     correct: torch.Tensor # [n] teacher-forced answer correct
 
+# %% ../nbs/07_gradient.ipynb #1ff199ed
 def one_hot_gradient(
     model, tok, task:Task,
     examples:list[Example], # training examples
@@ -36,12 +37,14 @@ def one_hot_gradient(
     i:int, # prompt position
     cands:list[int], # candidate tokens (must include prompt[i])
     lam:float=0.2, fluency:str='exp', ce_temperature:float=1.0, # the loss (notebook 06)
+    loss:LossConfig|None=None, # the three above as one value (it wins when given)
     batch_size:int=4, # rows per forward/backward pass
     layout:ChatLayout|None=None,
     ranks:Ranks|None=None, # data parallel (appendix a6): this rank's block of `examples`, ∂L/∂ε summed over the ranks
     prefix_cache:PrefixCache|None=None, # start each row from its question's cached prefix (appendix a7)
 ) -> Gradient:
     "∂L/∂ε over `cands` at position `i`, the loss summed over `examples` (eq. 7)."
+    loss = loss or LossConfig(lam, fluency, ce_temperature)
     if ranks: examples, reasonings = ranks.split(examples), ranks.split(reasonings)
     E = candidate_embeddings(model, cands)
     eps = one_hot(cands, prompt[i], device=model.device)
@@ -52,7 +55,7 @@ def one_hot_gradient(
             pre = prefix_cache.select([ex.question for ex in examples[s:s+batch_size]]) if prefix_cache is not None else None
             b = collate(rows if pre is None else pre.tails(rows), tok.pad_token_id, model.device)
             emb = splice_embeddings(model, b.ids, b.prompt_start + i, eps, E)
-            parts = greater_loss(model, b, hidden_states(model, b, emb, pre), lam, fluency, ce_temperature)
+            parts = greater_loss(model, b, hidden_states(model, b, emb, pre), loss=loss)
             parts.loss.sum().backward()
             losses.append(parts.loss.detach()); ces.append(parts.ce.detach()); correct.append(parts.correct)
     cat = lambda xs: torch.cat(xs).float().cpu()

@@ -6,14 +6,14 @@ Docs: https://greater-nb.github.io/greater_nb/loss.html.md"""
 
 # %% ../nbs/06_loss.ipynb #96b0e3ca
 from __future__ import annotations
-from dataclasses import dataclass
+from dataclasses import dataclass, field, astuple
 import torch
 
 from .evaluate import target_nll, upcast
 from .reason import Batch, logits_at
 
 # %% auto #0
-__all__ = ['FLUENCY', 'fluency_term', 'combine', 'LossParts', 'greater_loss']
+__all__ = ['FLUENCY', 'PART_KEYS', 'fluency_term', 'combine', 'LossConfig', 'LossParts', 'greater_loss', 'Score', 'parts']
 
 # %% ../nbs/06_loss.ipynb #e01260fa
 FLUENCY = ('exp', 'mean_nll')
@@ -33,6 +33,14 @@ def combine(
     "Per-example loss `CE + λ·fluency` (eq. 6)."
     return ce + lam * fluency_term(prompt_nll, fluency)
 
+# %% ../nbs/06_loss.ipynb #87036855
+@dataclass(frozen=True)
+class LossConfig:
+    "The knobs of the loss of eq. 6."
+    lam: float = 0.2              # λ, the weight of the fluency term
+    fluency: str = 'exp'          # 'exp' (paper: perplexity) or 'mean_nll' (authors' code)
+    ce_temperature: float = 1.0   # divide the answer logits by this (authors' code: 0.2)
+
 # %% ../nbs/06_loss.ipynb #8a742b0a
 @dataclass
 class LossParts:
@@ -41,13 +49,16 @@ class LossParts:
     prompt_nll: torch.Tensor  # [B] mean NLL of the prompt tokens given x
     correct: torch.Tensor     # [B] bool: every answer token is the argmax (teacher-forced)
 
+# %% ../nbs/06_loss.ipynb #1a80fa49
 def greater_loss(
     model, batch:Batch, hidden:torch.Tensor,
     lam:float=0.2, # λ
     fluency:str='exp', # 'exp' (paper) or 'mean_nll' (authors' code)
     ce_temperature:float=1.0, # divide the answer logits by this (authors' code: 0.2)
+    loss:LossConfig|None=None, # the three above as one value (it wins when given)
 ) -> LossParts:
     "Per-example GReaTer loss (eq. 6) of a batch, from the decoder's hidden states."
+    lam, fluency, ce_temperature = astuple(loss) if loss else (lam, fluency, ce_temperature)
     al = upcast(logits_at(model, hidden, batch.target_start, batch.target_ids.shape[1]))
     ce = target_nll(al / ce_temperature, batch.target_ids, batch.target_mask)
     correct = ((al.argmax(-1) == batch.target_ids) | (batch.target_mask == 0)).all(-1)
@@ -57,3 +68,27 @@ def greater_loss(
         pn = torch.where(batch.prompt_mask.any(-1), pn, torch.full_like(pn, float('nan')))
     else: pn = torch.full_like(ce, float('nan'))
     return LossParts(combine(ce, pn, lam, fluency), ce, pn, correct)
+
+# %% ../nbs/06_loss.ipynb #0d0065c2
+@dataclass
+class Score:
+    prompt: list[int]           # the prompt's token ids
+    loss: float                 # mean over examples of CE + λ·fluency (eq. 6): `ce + λ * fluency`
+    ce: float                   # mean answer cross-entropy, the first term of eq. 6
+    fluency: float              # mean fluency term before λ (perplexity for 'exp', NLL for 'mean_nll')
+    error_rate: float           # fraction of examples answered wrongly
+    prompt_nll: float           # mean NLL of the prompt tokens given x
+    reasoning: list[list[int]] = field(default_factory=list, repr=False)  # the reasoning the score used
+
+    def objective(self, selection:str='loss', lam:float=0.2) -> float:
+        "The number to minimize: the loss, or the authors' error rate + λ/10 × prompt NLL."
+        if selection == 'loss': return self.loss
+        if selection == 'error_rate': return self.error_rate + lam / 10 * self.prompt_nll
+        raise ValueError(f"unknown selection {selection!r}; use 'loss' or 'error_rate'")
+
+# %% ../nbs/06_loss.ipynb #b8dadfb8
+PART_KEYS = ('ce', 'lam_fluency', 'error_rate', 'prompt_nll')  # a step record and the optimizer's `*_parts` carry these
+
+def parts(s:Score, lam:float) -> dict:
+    "A score's objective in parts: answer CE and λ·fluency (they add up to the loss of eq. 6), the error rate and the prompt's mean NLL."
+    return dict(zip(PART_KEYS, (s.ce, lam * s.fluency, s.error_rate, s.prompt_nll)))

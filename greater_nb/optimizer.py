@@ -6,12 +6,8 @@ Docs: https://greater-nb.github.io/greater_nb/optimizer.html.md"""
 
 # %% ../nbs/09_optimizer.ipynb #d2d91c56
 from __future__ import annotations
-import json, os, random, time
-import contextlib, glob, signal, sys, tempfile, threading
-try: import fcntl
-except ImportError: fcntl = None  # Windows: run_lock uses msvcrt
-from dataclasses import fields, MISSING
-from dataclasses import dataclass, field, asdict
+import contextlib, random, time
+from dataclasses import dataclass, field, asdict, fields
 from pathlib import Path
 
 import torch
@@ -21,16 +17,19 @@ from .data import Task, Example, load_task
 from .models import ChatLayout
 from .evaluate import prompt_ids_of, check_int, check_number
 from .propose import allowed_tokens, propose_candidates
-from .gradient import one_hot_gradient
-from .prefix import prefix_cache
-from .select import Score, score_prompts, top_mu, choose
+from .gradient import one_hot_gradient, Gradient
+from .prefix import prefix_cache, PrefixCache
+from .loss import LossConfig, Score, PART_KEYS, parts
+from .select import score_prompts, top_mu, choose
 from .distributed import Ranks, from_env, check_shares, exit_for_test
+from .runlog import *  # the run log (appendix a8), re-exported: `from greater_nb.optimizer import read_log` works
+from .runlog import _state_path, _EXACT_OPTIONS, _parse_log, _append_line, _no_interrupt, _read_state, _LOCKS, _note
 
 # %% auto #0
-__all__ = ['ZS_COT', 'ENDINGS', 'PART_KEYS', 'STAGES', 'GreaterConfig', 'train_examples', 'reference_code', 'is_ending',
-           'placeholder_id', 'substitute', 'advance', 'State', 'parts', 'read_log', 'step_stages', 'greater_step',
-           'check_writable', 'check_log_path', 'atomic_write', 'run_lock', 'state_from_log', 'resume_config',
-           'open_run', 'GreaterResult', 'optimize', 'plot_run']
+__all__ = ['ZS_COT', 'ENDINGS', 'STAGES', 'GreaterConfig', 'train_examples', 'reference_code', 'is_ending', 'placeholder_id',
+           'substitute', 'advance', 'State', 'loss_config', 'Step', 'score', 'reason', 'propose', 'gradient', 'rescore',
+           'argmin', 'best_so_far', 'next_position', 'record', 'commit', 'algorithm_1', 'timed', 'step_stages',
+           'greater_step', 'state_from_log', 'resume_config', 'GreaterResult', 'optimize', 'plot_run']
 
 # %% ../nbs/09_optimizer.ipynb #ab07303c
 ZS_COT = 'Use proper logical reasoning and think step by step. Finally, give the actual correct answer.'
@@ -152,356 +151,178 @@ class State:
     best_parts: dict = field(default_factory=dict)  # the same for p*
     stopped: str = ''         # why the run stopped early ('' while running)
 
-PART_KEYS = ('ce', 'lam_fluency', 'error_rate', 'prompt_nll')  # a step record and `State.*_parts` carry these
-
-def parts(s:Score, lam:float) -> dict:
-    "A score's objective in parts: answer CE and λ·fluency (they add up to the loss of eq. 6), the error rate and the prompt's mean NLL."
-    return dict(zip(PART_KEYS, (s.ce, lam * s.fluency, s.error_rate, s.prompt_nll)))
-
 def _score_dict(s:Score) -> dict: return asdict(s)
 def _score(d:dict) -> Score: return Score(**d)
 
-# %% ../nbs/09_optimizer.ipynb #09b00004
-def _note(msg:str): print(f'note: {msg}', file=sys.stderr, flush=True)
+# %% ../nbs/09_optimizer.ipynb #9ebb3475
+def loss_config(cfg:GreaterConfig) -> LossConfig:
+    "The loss's knobs of a run (eq. 6), as the one value the stages take."
+    return LossConfig(cfg.lam, cfg.fluency, cfg.ce_temperature)
 
-def _parse_log(path:Path) -> tuple[list[dict], list[int], tuple[int, int]|None]:
-    "A run log's lines, checked: `(lines, their line numbers, (line number, bytes) of an incomplete last line or None)`."
-    try: data = Path(path).read_bytes()
-    except IsADirectoryError: raise ValueError(f"{path} is a directory, not a run log") from None
-    except FileNotFoundError: raise ValueError(f"{path} does not exist") from None
-    except OSError as e: raise ValueError(f"cannot read {path} ({e.strerror})") from None
-    rows = data.split(b'\n')
-    lines, nos, torn = [], [], None
-    for n, raw in enumerate(rows, 1):
-        if not raw.strip(): continue
-        try: lines.append(json.loads(raw.decode('utf-8'))); nos.append(n)
-        except ValueError as e:  # not JSON, or not UTF-8
-            if n == len(rows): torn = (n, len(raw)); break  # no newline after it: its write was cut short
-            why = f'{e.msg} at column {e.colno}' if isinstance(e, json.JSONDecodeError) else 'not UTF-8'
-            raise ValueError(f"{path} line {n}: not valid JSON ({why}); the run log is damaged") from None
-    if not lines: raise ValueError(f"{path} is empty: not a run log")
-    h = lines[0]
-    if not (isinstance(h, dict) and h.get('type') == 'config' and isinstance(h.get('config'), dict)):
-        what = 'a step record' if isinstance(h, dict) and 'step' in h else 'not a config line'
-        raise ValueError(f"{path} line {nos[0]} is {what}: a run log starts with its config line")
-    for j, (r, n) in enumerate(zip(lines[1:], nos[1:]), 1):
-        if not (isinstance(r, dict) and type(r.get('step')) is int): raise ValueError(f"{path} line {n}: not a step record")
-        if r['step'] != j: raise ValueError(f"{path} line {n}: step {r['step']} where step {j} was due (records count up from 1)")
-    return lines, nos, torn
+# %% ../nbs/09_optimizer.ipynb #1b4c9e51
+@dataclass
+class Step:
+    "What every stage of a step needs and does not change: the model, the task's training rows and the run's settings."
+    model: object; tok: object; task: Task; cfg: GreaterConfig
+    allowed: torch.Tensor                 # from `allowed_tokens`
+    layout: ChatLayout|None = None
+    ranks: Ranks|None = None              # data parallel over the examples (appendix a6)
+    exs: list[Example] = field(default_factory=list)  # the training rows (`train_examples`)
+    pc: PrefixCache|None = None           # their questions' cached prefixes (appendix a7)
 
-def read_log(path:str|Path) -> tuple[dict, list[dict]]:
-    "The config line and the step records of a run log. An incomplete last line (a write cut short) is left out, with a note on stderr; other damage is a `ValueError` naming the file and the line."
-    lines, _, torn = _parse_log(Path(path))
-    if torn: _note(f"{path} line {torn[0]} is incomplete (a write was cut short): left out")
-    return lines[0], lines[1:]
+    def __post_init__(self):
+        self.exs = train_examples(self.task, self.cfg)
+        if self.cfg.prefix_cache: self.pc = prefix_cache(self.model, self.tok, self.layout, tuple(e.question for e in self.exs))
 
-# %% ../nbs/09_optimizer.ipynb #69ebb29f
-STAGES = ('reasoning', 'proposal', 'gradient', 'candidates', 'done')
+# %% ../nbs/09_optimizer.ipynb #53dbf7ad
+def score(s:Step, prompts:list[list[int]], reasonings=None, fresh:bool=True) -> list[Score]:
+    "Each prompt's loss on the training rows (eq. 6), with its own reasoning (`fresh`) or `reasonings` (line 10, line 15)."
+    c = s.cfg
+    return score_prompts(s.model, s.tok, s.task, s.exs, prompts, loss=loss_config(c), fresh_reasoning=fresh, reasonings=reasonings,
+                         max_new_tokens=c.max_new_tokens, answer_tokens=c.answer_tokens, batch_size=c.batch_size,
+                         layout=s.layout, ranks=s.ranks, prefix_cache=s.pc)
 
-def step_stages(
-    model, tok, task:Task, cfg:GreaterConfig, state:State,
-    allowed:torch.Tensor, # from `allowed_tokens`
-    layout:ChatLayout|None=None,
-    ranks:Ranks|None=None, # data parallel over the examples (appendix a6); every rank gets the same stages and records
-):
-    "One step (Algorithm 1, lines 6–19) as a generator of `(stage, info)` after each stage; `state` changes only at 'done'."
-    exs, times, idle, t0 = train_examples(task, cfg), {}, 0., time.perf_counter()
-    loss_kw = dict(lam=cfg.lam, fluency=cfg.fluency, ce_temperature=cfg.ce_temperature)
-    gen_kw = dict(max_new_tokens=cfg.max_new_tokens, answer_tokens=cfg.answer_tokens, batch_size=cfg.batch_size, layout=layout, ranks=ranks)
-    pc = prefix_cache(model, tok, layout, tuple(e.question for e in exs)) if cfg.prefix_cache else None
-    gen_kw['prefix_cache'] = pc
-    p, i, step = list(state.prompt), state.position, state.step
+# %% ../nbs/09_optimizer.ipynb #cdc70c7d
+def reason(s:Step, state:State) -> Score:
+    "The current prompt's reasoning and loss (line 10): carried over from the last step's scoring, or generated (the last chains as drafts)."
     cur = _score(state.current)
-    if cur.prompt != p:  # not carried over: reason under the current prompt, with the last chains as drafts
-        cur = score_prompts(model, tok, task, exs, [p], **loss_kw, reasonings=cur.reasoning or None, **gen_kw)[0]
-    times['reasoning'] = time.perf_counter() - t0
-    held = time.perf_counter(); yield 'reasoning', dict(step=step + 1, prompt=p, position=i, current=cur)
-    idle += time.perf_counter() - held  # the time the consumer held the step at this boundary is not the step's
-    # 1. candidates (eqs. 3-4); the question sample depends only on (seed, step)
-    t = time.perf_counter()
-    rng = random.Random(f'{cfg.seed}:{step}')
-    cands = propose_candidates(model, tok, [e.question for e in exs], p, i, cfg.k, cfg.q, allowed, rng,
-                               cfg.candidates, cfg.min_candidates, cfg.n_intersections, layout, pc)
-    times['proposal'] = time.perf_counter() - t
-    ctext = [tok.decode([c]) for c in cands]
-    held = time.perf_counter(); yield 'proposal', dict(candidates=cands, candidate_text=ctext)
-    idle += time.perf_counter() - held
-    # 2. gradient over reasoning (eq. 7), and the top-mu by -dL/de (Algorithm 1 line 14)
-    t = time.perf_counter()
-    rs = cur.reasoning if cfg.use_reasoning else [[] for _ in exs]
-    g = one_hot_gradient(model, tok, task, exs, p, rs, i, cands, **loss_kw, batch_size=cfg.grad_batch_size, layout=layout,
-                         ranks=ranks, prefix_cache=pc)
-    neg, sel = [round(-x, 6) for x in g.grad.tolist()], top_mu(g.grad, cands, cfg.mu)
-    times['gradient'] = time.perf_counter() - t
-    held = time.perf_counter(); yield 'gradient', dict(gradient=g, neg_grad=neg, selected=sel)
-    idle += time.perf_counter() - held
-    # 3. the top-mu, each scored with its own reasoning (Algorithm 1 line 15)
-    t = time.perf_counter()
-    prompts = [substitute(tok, p, i, c, cfg) for c in sel]
+    if cur.prompt == state.prompt: return cur
+    return score(s, [list(state.prompt)], reasonings=cur.reasoning or None)[0]
+
+# %% ../nbs/09_optimizer.ipynb #2ec0f462
+def propose(s:Step, p:list[int], i:int, step:int) -> list[int]:
+    "Candidates for position `i` (line 7, eqs. 3–4); the question sample depends only on (seed, step)."
+    c = s.cfg
+    return propose_candidates(s.model, s.tok, [e.question for e in s.exs], p, i, c.k, c.q, s.allowed, random.Random(f'{c.seed}:{step}'),
+                              c.candidates, c.min_candidates, c.n_intersections, s.layout, s.pc)
+
+# %% ../nbs/09_optimizer.ipynb #54f1ac9b
+def gradient(s:Step, cur:Score, p:list[int], i:int, cands:list[int]) -> Gradient:
+    "∂L/∂ε over the candidates at position `i`, through the current reasoning (lines 8 and 12, eq. 7)."
+    rs = cur.reasoning if s.cfg.use_reasoning else [[] for _ in s.exs]
+    return one_hot_gradient(s.model, s.tok, s.task, s.exs, p, rs, i, cands, loss=loss_config(s.cfg), batch_size=s.cfg.grad_batch_size,
+                            layout=s.layout, ranks=s.ranks, prefix_cache=s.pc)
+
+# %% ../nbs/09_optimizer.ipynb #a9c3756f
+def rescore(s:Step, cur:Score, p:list[int], i:int, sel:list[int]) -> tuple[list[list[int]], list[Score]]:
+    "The top-μ prompts and their scores (line 15): each new one scored once, the current one reused."
+    prompts = [substitute(s.tok, p, i, c, s.cfg) for c in sel]
     todo = [q for q in dict.fromkeys(map(tuple, prompts)) if list(q) != p]
-    scored = dict(zip(todo, score_prompts(model, tok, task, exs, [list(q) for q in todo], **loss_kw,
-                                          fresh_reasoning=cfg.fresh_reasoning, reasonings=cur.reasoning, **gen_kw)))
+    scored = dict(zip(todo, score(s, [list(q) for q in todo], cur.reasoning, s.cfg.fresh_reasoning)))
     scored[tuple(p)] = cur
-    scores = [scored[tuple(q)] for q in prompts]
-    times['candidates'] = time.perf_counter() - t
-    held = time.perf_counter(); yield 'candidates', dict(prompts=prompts, scores=scores, parts=[parts(s, cfg.lam) for s in scores])
-    idle += time.perf_counter() - held
-    j = choose(scores, cfg.selection, cfg.lam, cfg.tie_break)
-    if cfg.force_ending:
-        j = next((k for k, c in enumerate(sel) if is_ending(tok, c) and i >= 0.5 * state.init_len), j)
+    return prompts, [scored[tuple(q)] for q in prompts]
+
+# %% ../nbs/09_optimizer.ipynb #e5c6317e
+def argmin(s:Step, state:State, cur:Score, sel:list[int], scores:list[Score], i:int) -> Score:
+    "The winner of line 15 (with the options `force_ending` and `accept='if_better'`)."
+    c = s.cfg
+    j = choose(scores, c.selection, c.lam, c.tie_break)
+    if c.force_ending: j = next((k for k, t in enumerate(sel) if is_ending(s.tok, t) and i >= 0.5 * state.init_len), j)
     win = scores[j]
-    if cfg.accept == 'if_better' and win.objective(cfg.selection, cfg.lam) >= cur.objective(cfg.selection, cfg.lam): win = cur
-    # 4. best so far (lines 16-18)
+    if c.accept == 'if_better' and win.objective(c.selection, c.lam) >= cur.objective(c.selection, c.lam): return cur
+    return win
+
+# %% ../nbs/09_optimizer.ipynb #1c0ab793
+def best_so_far(state:State, win:Score, cfg:GreaterConfig) -> tuple[float, list[int], dict]:
+    "`(L_best, p*, parts)` after this step (lines 16–18): the winner's when its objective is lower."
     obj = win.objective(cfg.selection, cfg.lam)
-    best = (obj, list(win.prompt), parts(win, cfg.lam)) if obj < state.best_objective else (state.best_objective, state.best_prompt, state.best_parts)
-    # 5. next position, length changes, sweep end
+    if obj < state.best_objective: return obj, list(win.prompt), parts(win, cfg.lam)
+    return state.best_objective, state.best_prompt, state.best_parts
+
+# %% ../nbs/09_optimizer.ipynb #bf01356d
+def next_position(s:Step, state:State, p:list[int], win:Score, i:int) -> tuple[list[int], int, bool]:
+    "`(next prompt, next position, sweep finished)` (line 19, with the dynamic length): a shorter winner wraps at once."
     new_p = list(win.prompt)
-    new_p, nxt, wrapped = (new_p, cfg.frozen_prefix, True) if len(new_p) < len(p) else advance(tok, new_p, i, cfg, state.init_len)
-    # carry the chains forward: the winner's own (fresh reasoning), else the current ones; when they belong to another
-    # prompt (toolkit mode, or the prompt grew), the next step regenerates with them as drafts
-    carry = win if cfg.fresh_reasoning else cur
-    rec = dict(step=step + 1, position=i, prompt_before=tok.decode(p), prompt_before_ids=p, candidates=cands,
-               candidate_text=ctext, neg_grad=neg,
-               selected=sel, selected_loss=[s.loss for s in scores], selected_ce=[s.ce for s in scores],
-               selected_lam_fluency=[cfg.lam * s.fluency for s in scores], selected_error=[s.error_rate for s in scores],
-               chosen=win.prompt[i] if i < len(win.prompt) else None, loss=win.loss, **parts(win, cfg.lam),
-               objective=obj, prompt=tok.decode(new_p), prompt_ids=new_p, best_objective=best[0],
-               best_prompt=tok.decode(best[1]), times={k: round(v, 3) for k, v in times.items()})
-    # the only change to `state`, all at once: a step abandoned before this point leaves no trace
+    if len(new_p) < len(p): return new_p, s.cfg.frozen_prefix, True
+    return advance(s.tok, new_p, i, s.cfg, state.init_len)
+
+# %% ../nbs/09_optimizer.ipynb #7a91ff64
+def record(s:Step, state:State, p, i, cands, g, sel, scores, win, best, new_p) -> dict:
+    "The step's line in the run log: what was proposed, its gradient, the μ scored, and the prompt that won (`prompt`: the one scored)."
+    tok, lam = s.tok, s.cfg.lam
+    return dict(step=state.step + 1, position=i, prompt_before=tok.decode(p), prompt_before_ids=p, candidates=cands,
+                candidate_text=[tok.decode([c]) for c in cands], neg_grad=[round(-x, 6) for x in g.grad.tolist()],
+                selected=sel, selected_loss=[x.loss for x in scores], selected_ce=[x.ce for x in scores],
+                selected_lam_fluency=[lam * x.fluency for x in scores], selected_error=[x.error_rate for x in scores],
+                chosen=win.prompt[i] if i < len(win.prompt) else None, loss=win.loss, **parts(win, lam),
+                objective=win.objective(s.cfg.selection, lam), prompt=tok.decode(win.prompt), prompt_ids=new_p,
+                best_objective=best[0], best_prompt=tok.decode(best[1]))
+
+# %% ../nbs/09_optimizer.ipynb #02830904
+def commit(state:State, cfg:GreaterConfig, best:tuple, new_p:list[int], nxt:int, wrapped:bool, carry:Score):
+    "The only change to `state`, all at once: a step abandoned before this point leaves no trace."
     state.best_objective, state.best_prompt, state.best_parts = best
     state.step += 1
     state.prompt, state.position, state.current = new_p, nxt, _score_dict(carry)
     if wrapped:
         if cfg.early_stop and new_p == state.sweep_start: state.stopped = f'a full sweep left the prompt unchanged (step {state.step})'
         state.sweep_start = new_p
-    rec['times']['total'] = round(time.perf_counter() - t0 - idle, 3)
+
+# %% ../nbs/09_optimizer.ipynb #5dae8a46
+def algorithm_1(s:Step, state:State):
+    "One step of Algorithm 1 (lines 6–19) as a generator of `(stage, info)`; `state` changes only at 'done'."
+    p, i = list(state.prompt), state.position
+    cur = reason(s, state)                                     # line 10: x ⊙ p ⊙ r under the current prompt
+    yield 'reasoning', dict(step=state.step + 1, prompt=p, position=i, current=cur)
+    cands = propose(s, p, i, state.step)                       # lines 6–7: ∩ of top-k over q questions
+    yield 'proposal', dict(candidates=cands, candidate_text=[s.tok.decode([c]) for c in cands])
+    g = gradient(s, cur, p, i, cands)                          # lines 8, 11–12: ∂L/∂ε_i through the reasoning
+    sel = top_mu(g.grad, cands, s.cfg.mu)                      # lines 13–14: top-μ of −∂L/∂ε_i
+    yield 'gradient', dict(gradient=g, neg_grad=[round(-x, 6) for x in g.grad.tolist()], selected=sel)
+    prompts, scores = rescore(s, cur, p, i, sel)               # line 15: each candidate's Σ L
+    yield 'candidates', dict(prompts=prompts, scores=scores, parts=[parts(x, s.cfg.lam) for x in scores])
+    win = argmin(s, state, cur, sel, scores, i)                # line 15: argmin
+    best = best_so_far(state, win, s.cfg)                      # lines 16–18: p*, L_best
+    new_p, nxt, wrapped = next_position(s, state, p, win, i)   # line 19: i ← i + 1 (and the length)
+    rec = record(s, state, p, i, cands, g, sel, scores, win, best, new_p)
+    commit(state, s.cfg, best, new_p, nxt, wrapped, win if s.cfg.fresh_reasoning else cur)
     yield 'done', rec
 
-def greater_step(
+# %% ../nbs/09_optimizer.ipynb #d1140c3d
+STAGES = ('reasoning', 'proposal', 'gradient', 'candidates', 'done')
+
+def timed(stages):
+    "Pass a stage generator through, putting each stage's seconds (and their `total`) into the 'done' record's `times`; the time a consumer holds it between stages is not counted."
+    times, t = {}, time.perf_counter()
+    for stage, info in stages:
+        dt = time.perf_counter() - t
+        if stage != 'done': times[stage] = dt
+        else: info['times'] = {**{k: round(v, 3) for k, v in times.items()}, 'total': round(sum(times.values()) + dt, 3)}
+        yield stage, info
+        t = time.perf_counter()
+
+# %% ../nbs/09_optimizer.ipynb #a40e533b
+def step_stages(
     model, tok, task:Task, cfg:GreaterConfig, state:State,
     allowed:torch.Tensor, # from `allowed_tokens`
     layout:ChatLayout|None=None,
-    ranks:Ranks|None=None, # data parallel over the examples (appendix a6)
-) -> dict:
+    ranks:Ranks|None=None, # data parallel over the examples (appendix a6); every rank gets the same stages and records
+):
+    "One step (Algorithm 1, lines 6–19) as a generator of `(stage, info)` after each stage, timed; `state` changes only at 'done'."
+    yield from timed(_steps(model, tok, task, cfg, state, allowed, layout, ranks))
+
+def _steps(model, tok, task, cfg, state, allowed, layout, ranks):
+    yield from algorithm_1(Step(model, tok, task, cfg, allowed, layout, ranks), state)  # set-up counts as 'reasoning' time
+
+def greater_step(model, tok, task:Task, cfg:GreaterConfig, state:State, allowed:torch.Tensor, layout:ChatLayout|None=None,
+                 ranks:Ranks|None=None) -> dict:
     "Optimize position `state.position` (Algorithm 1, lines 6–19); updates `state` and returns the step record."
     for stage, info in step_stages(model, tok, task, cfg, state, allowed, layout, ranks): pass
     return info
 
-# %% ../nbs/09_optimizer.ipynb #78049e1d
-def _state_path(log:Path) -> Path: return log.with_name(log.name + '.state.json')
-
-def check_writable(path:str|Path, what:str='output'):
-    "Raise a one-line `ValueError` unless a file can be written at `path` (its folder may not exist yet). Leaves nothing behind."
-    path = Path(path)
-    if path.is_dir(): raise ValueError(f"{what} {path} is a directory: give a file path")
-    d = path.parent
-    while not d.exists() and d != d.parent: d = d.parent
-    if not d.is_dir(): raise ValueError(f"{what} {path} cannot be written: {d} is not a directory")
-    try: tempfile.TemporaryFile(dir=d).close()
-    except OSError as e: raise ValueError(f"{what} {path} cannot be written: {d} is not writable ({e.strerror})") from None
-
-def check_log_path(log:str|Path, resume:bool=False):
-    "Before any work: a fresh run needs a new log path it can write; a resumed run, its existing log in a writable folder."
-    log = Path(log)
-    check_writable(log, 'run log')
-    if resume and not log.exists(): raise ValueError(f"cannot resume: {log} does not exist")
-    if not resume and log.exists():
-        raise ValueError(f"{log} exists: pass resume=True (--resume) to continue it, or choose another log path")
-
-# %% ../nbs/09_optimizer.ipynb #09b00008
-def atomic_write(path:str|Path, text:str):
-    "Write `text` to `path` all or nothing: into a scratch file beside it, renamed over it."
-    path = Path(path)
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    try:
-        tmp.write_text(text, encoding='utf-8')
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError): tmp.unlink()
-        raise
-
-def _append_line(path:Path, obj:dict):
-    "Append one JSON line to `path` in a single `write`."
-    data = (json.dumps(obj) + '\n').encode()
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND)
-    try:
-        while data: data = data[os.write(fd, data):]
-    finally: os.close(fd)
-
-@contextlib.contextmanager
-def _no_interrupt():
-    "Hold Ctrl-C (SIGINT) back for the block, then deliver it: a step's log line and state file are never split."
-    old = signal.getsignal(signal.SIGINT) if threading.current_thread() is threading.main_thread() else None
-    if old is None: yield; return
-    got = []
-    signal.signal(signal.SIGINT, lambda *_: got.append(1))
-    try: yield
-    finally:
-        signal.signal(signal.SIGINT, old)
-        if got: signal.raise_signal(signal.SIGINT)
-
-# %% ../nbs/09_optimizer.ipynb #09b0000b
-_LOCKS = {}  # lock file -> [fd, depth]: the run locks this process holds
-
-def _try_lock(fd:int) -> bool:
-    "Take an exclusive advisory lock on open file `fd` without waiting; False if another process holds it."
-    if fcntl:
-        try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError: return False
-        return True
-    import msvcrt
-    try: msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-    except OSError: return False
-    return True
-
-# %% ../nbs/09_optimizer.ipynb #09b0000c
-@contextlib.contextmanager
-def run_lock(log:str|Path):
-    "Hold the advisory lock `<log>.lock` for the block: one writer per run log. Re-entrant within a process; another process is refused at once (a one-line `RuntimeError`)."
-    log = Path(log)
-    lp = log.with_name(log.name + '.lock')
-    key = os.path.abspath(lp)
-    if key in _LOCKS:
-        _LOCKS[key][1] += 1
-        try: yield lp
-        finally: _LOCKS[key][1] -= 1
-        return
-    made = [d for d in [lp.parent, *lp.parent.parents] if not d.exists()]  # folders this run creates
-    try:
-        lp.parent.mkdir(parents=True, exist_ok=True)
-        while True:
-            fd = os.open(lp, os.O_RDWR | os.O_CREAT, 0o644)
-            if not _try_lock(fd):
-                try: pid = os.read(fd, 16).decode(errors='replace').strip()
-                except OSError: pid = ''
-                os.close(fd)
-                raise RuntimeError(f"{log} is in use: another process{f' (pid {pid})' if pid.isdigit() else ''} holds its lock "
-                                   f"{lp}; let it finish, or choose another log path") from None
-            try: same = os.path.samestat(os.fstat(fd), os.stat(lp))
-            except FileNotFoundError: same = False
-            if same: break
-            os.close(fd)  # its last holder removed that file while we opened it: lock the one there now
-    except OSError as e: raise ValueError(f"cannot lock {lp} ({e.strerror})") from None
-    os.ftruncate(fd, 0); os.write(fd, f'{os.getpid()}\n'.encode())
-    _LOCKS[key] = [fd, 1]
-    try: yield lp
-    finally:
-        del _LOCKS[key]
-        with contextlib.suppress(OSError): os.unlink(lp)  # still held: nobody can have locked it since
-        os.close(fd)
-        for d in made:  # folders made for this run that it left empty
-            with contextlib.suppress(OSError): d.rmdir()
-
-# %% ../nbs/09_optimizer.ipynb #adebae74
-def _read_state(sp:Path) -> State:
-    "The `State` saved in `sp`, or a one-line `ValueError` naming the file and what is wrong with it."
-    fix = f"delete {sp.name} to rebuild the state from the log"
-    try: d = json.loads(sp.read_text(encoding='utf-8'))
-    except json.JSONDecodeError as e:
-        raise ValueError(f"cannot resume: {sp} line {e.lineno} column {e.colno}: not valid JSON ({e.msg}); {fix}") from None
-    except UnicodeDecodeError: raise ValueError(f"cannot resume: {sp} is not UTF-8 text; {fix}") from None
-    except OSError as e: raise ValueError(f"cannot resume: cannot read {sp} ({e.strerror})") from None
-    ids = lambda x: isinstance(x, list) and all(type(t) is int for t in x)
-    num = lambda x: isinstance(x, (int, float)) and not isinstance(x, bool)
-    nat = lambda x: type(x) is int and x >= 0
-    kinds = dict(step=nat, prompt=ids, position=nat, init_len=nat, best_prompt=ids, best_objective=num, init_objective=num,
-                 sweep_start=ids, init_parts=lambda x: isinstance(x, dict), best_parts=lambda x: isinstance(x, dict),
-                 stopped=lambda x: isinstance(x, str),
-                 current=lambda x: isinstance(x, dict) and {f.name for f in fields(Score)} <= x.keys())
-    need = [f.name for f in fields(State) if f.default is MISSING and f.default_factory is MISSING]
-    if not isinstance(d, dict): bad = 'not a JSON object'
-    else:
-        missing, unknown = [k for k in need if k not in d], [k for k in d if k not in kinds]
-        wrong = [k for k, ok in kinds.items() if k in d and not ok(d[k])]
-        bad = '; '.join(f'{w} {", ".join(ks)}' for w, ks in [('missing', missing), ('unknown', unknown), ('malformed', wrong)] if ks)
-    if bad: raise ValueError(f"cannot resume: {sp} is not an optimizer state ({bad}); {fix}")
-    return State(**d)
-
-# %% ../nbs/09_optimizer.ipynb #09b00011
+# %% ../nbs/09_optimizer.ipynb #9a2e92b8
 def state_from_log(head:dict, records:list[dict], cfg:GreaterConfig) -> State:
-    "The state after the last step record, replayed from the log alone; its `current` score is empty, so the next step generates the current prompt's reasoning again."
-    p0 = head['init_prompt_ids']
-    st = State(0, list(p0), cfg.frozen_prefix, len(p0), asdict(Score([], 0., 0., 0., 0., 0.)), list(p0), head['init_objective'],
-               head['init_objective'], list(p0), dict(head['init_parts']), dict(head['init_parts']))
-    for r in records:
-        p, new, i = r['prompt_before_ids'], r['prompt_ids'], r['position']
-        if p != st.prompt or i != st.position: raise ValueError(f"step {r['step']} does not start where step {st.step} ended")
-        grew, shrunk = len(new) > len(p), len(new) < len(p)
-        won = new[:-1] if grew else new  # growing appends the placeholder after the winner
-        if r['objective'] < st.best_objective:
-            st.best_objective, st.best_prompt, st.best_parts = r['objective'], list(won), {k: r[k] for k in PART_KEYS if k in r}  # logs older than prompt_nll lack it
-        if st.best_objective != r['best_objective']: raise ValueError(f"step {r['step']}: its best objective does not follow from the records")
-        wrapped = shrunk or (not grew and i >= len(p) - 1)
-        st.step, st.prompt, st.position = r['step'], list(new), cfg.frozen_prefix if wrapped else i + 1
-        if wrapped:
-            if cfg.early_stop and new == st.sweep_start: st.stopped = f'a full sweep left the prompt unchanged (step {st.step})'
-            st.sweep_start = list(new)
-    return st
+    "The state after the last step record, replayed from the log alone (`replay_log`, appendix a8); its `current` score is empty, so the next step generates the current prompt's reasoning again."
+    return State(**replay_log(head, records, cfg.frozen_prefix, cfg.early_stop))
 
-# %% ../nbs/09_optimizer.ipynb #09b00012
 def resume_config(log:str|Path, **overrides) -> GreaterConfig:
     "The configuration recorded in run log `log`, with `overrides` (e.g. `steps=40` to extend the run)."
-    log = Path(log)
-    check_log_path(log, resume=True)
-    head = _parse_log(log)[0][0]
-    unknown = [k for k in head['config'] if k not in {f.name for f in fields(GreaterConfig)}]
+    old = read_config(log)
+    unknown = [k for k in old if k not in {f.name for f in fields(GreaterConfig)}]
     if unknown: raise ValueError(f"cannot resume: {log} line 1 has config fields this version does not know ({', '.join(unknown)})")
-    return GreaterConfig(**{**head['config'], **overrides})
+    return GreaterConfig(**{**old, **overrides})
 
-# %% ../nbs/09_optimizer.ipynb #09b00014
-_EXACT_OPTIONS = ('prefix_cache',)  # exact speed options: a run resumes with them switched, or from a log older than them
-_NOT_COMPARED = ('steps',) + _EXACT_OPTIONS
-
-def open_run(
-    log:str|Path, cfg:GreaterConfig, task:Task,
-    resume:bool=False, # read the run back (else: check that a new one can start)
-    model_name:str|None=None, # refuse a log run with another model
-) -> tuple[State|None, list[dict]]:
-    "Check run log `log` before any model work; to resume, `(state, log lines)` after repairing what an interruption left (a note each). A fresh run: `(None, [])`."
-    log = Path(log)
-    check_log_path(log, resume)
-    for t in log.parent.glob(f'.{glob.escape(log.name)}.*.tmp'):  # scratch files of a writer killed mid-write
-        if _LOCKS.get(os.path.abspath(log.with_name(log.name + '.lock'))): t.unlink(missing_ok=True)
-    if not resume: return None, []
-    lines, _, torn = _parse_log(log)
-    head, records = lines[0], lines[1:]
-    old, new = head['config'], asdict(cfg)
-    if head.get('task') != task.name: raise ValueError(f"cannot resume {log}: it was run with a different task ({head.get('task')})")
-    diff = [k for k in new if k not in _NOT_COMPARED and old.get(k) != new[k]]
-    if diff: raise ValueError(f"cannot resume {log}: it was run with a different config ({', '.join(diff)})")
-    if model_name is not None and head.get('model', model_name) != model_name:
-        raise ValueError(f"cannot resume {log}: it was run with model {head['model']!r}, not {model_name!r}")
-    sp, notes = _state_path(log), []
-    if torn: notes.append(f"{log} line {torn[0]} was cut short (a write was interrupted): dropped, its step is redone")
-    if sp.exists():
-        state = _read_state(sp)
-        last = records[state.step - 1]['prompt_ids'] if 0 < state.step <= len(records) else head.get('init_prompt_ids')
-        if state.step > len(records): raise ValueError(f"cannot resume: {sp} is at step {state.step} but {log} has {len(records)} "
-                                                       f"step records; delete {sp.name} to rebuild the state from the log")
-        if state.prompt != last: raise ValueError(f"cannot resume: {sp} (step {state.step}) does not match {log}; "
-                                                  f"delete {sp.name} to rebuild the state from the log")
-        if len(records) > state.step: notes.append(f"{log} had {len(records) - state.step} step record(s) past the saved state "
-                                                   f"(step {state.step}): dropped, they are redone")
-    else:
-        try: state = state_from_log(head, records, cfg)
-        except (KeyError, TypeError, IndexError, ValueError) as e:
-            what = f'no {e}' if isinstance(e, KeyError) else str(e)
-            raise ValueError(f"cannot resume: {sp} is missing and {log} cannot rebuild it ({what}); start a new run") from None
-        notes.append(f"{sp} was missing: rebuilt from {log} at step {state.step} (the current prompt is scored again, so its "
-                     f"scores can differ in the last digits)")
-    rewrite = bool(torn) or len(records) != state.step or not sp.exists()
-    records = records[:state.step]
-    if old['steps'] != cfg.steps:  # the run is extended (or cut): say so in its config line
-        ext = dict(at_step=state.step, steps_before=old['steps'], steps=cfg.steps)
-        head, rewrite = dict(head, config=dict(old, steps=cfg.steps), extensions=head.get('extensions', []) + [ext]), True
-    if rewrite:
-        with _no_interrupt():
-            atomic_write(log, ''.join(json.dumps(l) + '\n' for l in [head] + records))
-            if not sp.exists(): atomic_write(sp, json.dumps(asdict(state)))
-    for n in notes: _note(n)
-    return state, [head] + records
-
-# %% ../nbs/09_optimizer.ipynb #e29999ec
+# %% ../nbs/09_optimizer.ipynb #156e9d26
 @dataclass
 class GreaterResult:
     "What `optimize` returns."
@@ -518,16 +339,75 @@ class GreaterResult:
     history: list[dict] = field(repr=False)  # the step records
     log_path: Path|None = None
 
+# %% ../nbs/09_optimizer.ipynb #617b545a
 def _init_state(model, tok, task, cfg, layout, ranks=None) -> State:
+    "Lines 3–4: p = p* = p_init, L_best its own loss (not ∞: see above), i = the first free position."
     p = prompt_ids_of(tok, cfg.init_prompt)
     if len(p) <= cfg.frozen_prefix: raise ValueError(f"init_prompt has {len(p)} tokens; at least {cfg.frozen_prefix + 1} needed")
-    exs = train_examples(task, cfg)
-    pc = prefix_cache(model, tok, layout, tuple(e.question for e in exs)) if cfg.prefix_cache else None
-    cur = score_prompts(model, tok, task, exs, [p], cfg.lam, cfg.fluency, cfg.ce_temperature, max_new_tokens=cfg.max_new_tokens,
-                        answer_tokens=cfg.answer_tokens, batch_size=cfg.batch_size, layout=layout, ranks=ranks, prefix_cache=pc)[0]
+    cur = score(Step(model, tok, task, cfg, None, layout, ranks), [p])[0]
     obj = cur.objective(cfg.selection, cfg.lam)
     return State(0, p, cfg.frozen_prefix, len(p), _score_dict(cur), p, obj, obj, p, parts(cur, cfg.lam), parts(cur, cfg.lam))
 
+def _head(task, model_name, cfg, state) -> dict:
+    "A run log's config line."
+    return dict(type='config', task=task.name, model=model_name, config=asdict(cfg), init_prompt_ids=state.prompt,
+                init_objective=state.init_objective, init_parts=state.init_parts)
+
+# %% ../nbs/09_optimizer.ipynb #3008a83b
+def _check_run(task:Task, cfg, log_path, resume:bool) -> GreaterConfig:
+    "The config to run, after every check that needs no model."
+    cfg = cfg or GreaterConfig()
+    if not isinstance(cfg, GreaterConfig): raise ValueError(f"cfg must be a GreaterConfig, got {type(cfg).__name__}")
+    if resume and not log_path: raise ValueError('resume=True needs log_path: the run log to continue')
+    train_examples(task, cfg)  # fails now if n_train is too large
+    return cfg
+
+# %% ../nbs/09_optimizer.ipynb #4cadd046
+def _start(held, model, tok, task, cfg, log, resume, model_name, ranks) -> tuple[State, list[dict]]:
+    "The state to start from and the log's lines: read back (rank 0 opens and locks the log), or lines 3–4 for a new run."
+    def opened():
+        if log is None: return None, []
+        check_log_path(log, resume)  # before the lock, so a bad path gets its own line
+        held.enter_context(run_lock(log))
+        return open_run(log, cfg, task, resume, model_name)
+    d, lines = ranks.from_rank0(opened) if ranks else opened()  # read by rank 0, the same state on every rank
+    if d is not None: return State(**d), lines
+    state = _init_state(model, tok, task, cfg, ChatLayout(tok), ranks)
+    head = _head(task, model_name, cfg, state)
+    if log: start_log(log, head, asdict(state))
+    return state, [head]
+
+# %% ../nbs/09_optimizer.ipynb #47a4176f
+def _bar(task, cfg, state, ranks, progress:bool):
+    return tqdm(total=cfg.steps, initial=state.step, desc=f'GReaTer {task.name}', dynamic_ncols=True,
+                disable=not progress or (ranks is not None and not ranks.main))
+
+def _show(bar, rec:dict, state:State):
+    bar.update(1)
+    shown = rec['prompt'].replace('\n', '⏎')[:60]
+    bar.set_postfix_str(f"pos {rec['position']} CE {rec['ce']:.3f} + λ·flu {rec['lam_fluency']:.3f} best {state.best_objective:.3f} | {shown}")
+
+# %% ../nbs/09_optimizer.ipynb #44501415
+def _loop(model, tok, task, cfg, state, history, log, ranks, progress, callback) -> list[dict]:
+    "Lines 5–19: steps until `cfg.steps` (or an early stop), each committed to the log."
+    layout = ChatLayout(tok)
+    allowed = allowed_tokens(tok, model.get_input_embeddings().weight.shape[0], cfg.token_filter)
+    with _bar(task, cfg, state, ranks, progress) as bar:
+        while state.step < cfg.steps and not state.stopped:
+            exit_for_test(ranks, state.step + 1)  # test hook (appendix a6): a rank that crashes
+            rec = greater_step(model, tok, task, cfg, state, allowed, layout, ranks)
+            history.append(rec)
+            if log: commit_step(log, rec, asdict(state))  # the step's line, then its state: both or neither
+            _show(bar, rec, state)
+            if callback: callback(rec, state)
+    return history
+
+def _result(tok, cfg, state, history, log) -> GreaterResult:
+    return GreaterResult(tok.decode(state.best_prompt), state.best_prompt, state.best_objective, cfg.init_prompt,
+                         state.init_objective, tok.decode(state.prompt), state.step, state.stopped, state.init_parts,
+                         state.best_parts, history, log)
+
+# %% ../nbs/09_optimizer.ipynb #8e18b7a6
 def optimize(
     model, tok,
     task:Task|str, # a `Task` or task name
@@ -540,50 +420,14 @@ def optimize(
 ) -> GreaterResult:
     "Run GReaTer (Algorithm 1) on `task`'s training split; returns the best prompt. Under `torchrun`, every process runs it on its share of the examples (appendix a6)."
     task = load_task(task) if isinstance(task, str) else task
-    cfg = cfg or GreaterConfig()
-    if not isinstance(cfg, GreaterConfig): raise ValueError(f"cfg must be a GreaterConfig, got {type(cfg).__name__}")
-    if resume and not log_path: raise ValueError('resume=True needs log_path: the run log to continue')
-    train_examples(task, cfg)  # fails now if n_train is too large
-    log = Path(log_path) if log_path else None
+    cfg = _check_run(task, cfg, log_path, resume)
     ranks = from_env(model.device)  # under torchrun: data parallel over the examples (appendix a6); else None
     check_shares(ranks, cfg.n_train)
-    writer = log if ranks is None or ranks.main else None  # rank 0 alone touches the run log
+    log = Path(log_path) if log_path and (ranks is None or ranks.main) else None  # rank 0 alone touches the run log
     with contextlib.ExitStack() as held:
-        def opened():
-            if not writer: return None, []
-            check_log_path(log, resume)  # before the lock, so a bad path gets its own line
-            held.enter_context(run_lock(log))
-            return open_run(log, cfg, task, resume, model_name)
-        state, lines = ranks.from_rank0(opened) if ranks else opened()  # read by rank 0, the same state on every rank
-        layout = ChatLayout(tok)
-        allowed = allowed_tokens(tok, model.get_input_embeddings().weight.shape[0], cfg.token_filter)
-        if state is None:
-            state = _init_state(model, tok, task, cfg, layout, ranks)
-            lines = [dict(type='config', task=task.name, model=model_name, config=asdict(cfg), init_prompt_ids=state.prompt,
-                          init_objective=state.init_objective, init_parts=state.init_parts)]
-            if writer:
-                with _no_interrupt():
-                    atomic_write(log, json.dumps(lines[0]) + '\n')
-                    atomic_write(_state_path(log), json.dumps(asdict(state)))
-        history = lines[1:]
-        bar = tqdm(total=cfg.steps, initial=state.step, desc=f'GReaTer {task.name}', disable=not progress or (ranks is not None and not ranks.main), dynamic_ncols=True)
-        try:
-            while state.step < cfg.steps and not state.stopped:
-                exit_for_test(ranks, state.step + 1)  # test hook (appendix a6): a rank that crashes
-                rec = greater_step(model, tok, task, cfg, state, allowed, layout, ranks)
-                history.append(rec)
-                if writer:
-                    with _no_interrupt():  # the step's line, then its state: both or neither
-                        _append_line(log, rec)
-                        atomic_write(_state_path(log), json.dumps(asdict(state)))
-                bar.update(1)
-                shown = rec['prompt'].replace('\n', '⏎')[:60]
-                bar.set_postfix_str(f"pos {rec['position']} CE {rec['ce']:.3f} + λ·flu {rec['lam_fluency']:.3f} best {state.best_objective:.3f} | {shown}")
-                if callback: callback(rec, state)
-        finally: bar.close()
-    return GreaterResult(tok.decode(state.best_prompt), state.best_prompt, state.best_objective, cfg.init_prompt,
-                         state.init_objective, tok.decode(state.prompt), state.step, state.stopped, state.init_parts,
-                         state.best_parts, history, log)
+        state, lines = _start(held, model, tok, task, cfg, log, resume, model_name, ranks)
+        history = _loop(model, tok, task, cfg, state, lines[1:], log, ranks, progress, callback)
+    return _result(tok, cfg, state, history, Path(log_path) if log_path else None)
 
 # %% ../nbs/09_optimizer.ipynb #c4ad58dd
 def plot_run(history:list[dict], ax=None, title:str=''):

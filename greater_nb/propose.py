@@ -24,6 +24,7 @@ def _ascii_word(s:str) -> bool:
     "The authors' rule: printable ASCII and either '.', ',', ' ' or letters and spaces only."
     return s in ('.', ',', ' ') or (s.isascii() and s.replace(' ', '').isalpha())
 
+# %% ../nbs/03_propose.ipynb #f29611a8
 def allowed_tokens(
     tok, # the tokenizer
     vocab_size:int, # rows of the model's embedding table
@@ -69,12 +70,14 @@ def topk_sets(logprobs:torch.Tensor, k:int, allowed:torch.Tensor) -> list[set[in
     lp = logprobs.masked_fill(~allowed[:logprobs.shape[-1]], float('-inf'))
     return [set(r) for r in lp.topk(k, -1).indices.tolist()]
 
+# %% ../nbs/03_propose.ipynb #dfa380a6
 def rank_by_sum(logprobs:torch.Tensor, allowed:torch.Tensor) -> list[int]:
     "All allowed tokens, most plausible first by log-probability summed over the rows."
     s = logprobs.sum(0).masked_fill(~allowed[:logprobs.shape[-1]], float('-inf'))
     n = int(allowed[:logprobs.shape[-1]].sum())
     return s.topk(n).indices.tolist()
 
+# %% ../nbs/03_propose.ipynb #a542fc12
 def intersect_candidates(
     logprobs:torch.Tensor, # [q, vocab] next-token log-probs for the q sampled questions
     k:int, # top-k per question (paper: 10)

@@ -27,6 +27,7 @@ class Row:
     target_start: int
     n_target: int
 
+# %% ../nbs/05_reason.ipynb #1fa908f5
 def build_row(
     tok, task:Task, ex:Example,
     prompt:list[int], # prompt token ids
@@ -53,6 +54,7 @@ class Batch:
     target_mask: torch.Tensor  # [B, T]
     def __len__(self): return len(self.ids)
 
+# %% ../nbs/05_reason.ipynb #fc09dbcb
 def collate(rows:list[Row], pad_id:int, device=None) -> Batch:
     "Right-pad rows into a `Batch` on `device`."
     ids, mask = right_pad([r.ids for r in rows], pad_id, device)

@@ -13,12 +13,12 @@ from .data import Task, Example
 from .models import ChatLayout
 from .evaluate import rollout
 from .reason import build_row, collate, hidden_states
-from .loss import fluency_term, greater_loss
+from .loss import LossConfig, Score, fluency_term, greater_loss
 from .distributed import Ranks, reduce_scores
 from .prefix import PrefixCache
 
 # %% auto #0
-__all__ = ['top_mu', 'Score', 'score_prompts', 'choose']
+__all__ = ['top_mu', 'score_prompts', 'choose']
 
 # %% ../nbs/08_select.ipynb #6fbdff21
 def top_mu(grad:torch.Tensor, cands:list[int], mu:int=3) -> list[int]:
@@ -27,33 +27,46 @@ def top_mu(grad:torch.Tensor, cands:list[int], mu:int=3) -> list[int]:
     return [cands[j] for j in order]
 
 # %% ../nbs/08_select.ipynb #85ad5a4d
-@dataclass
-class Score:
-    prompt: list[int]           # the prompt's token ids
-    loss: float                 # mean over examples of CE + λ·fluency (eq. 6): `ce + λ * fluency`
-    ce: float                   # mean answer cross-entropy, the first term of eq. 6
-    fluency: float              # mean fluency term before λ (perplexity for 'exp', NLL for 'mean_nll')
-    error_rate: float           # fraction of examples answered wrongly
-    prompt_nll: float           # mean NLL of the prompt tokens given x
-    reasoning: list[list[int]] = field(default_factory=list, repr=False)  # the reasoning the score used
-
-    def objective(self, selection:str='loss', lam:float=0.2) -> float:
-        "The number to minimize: the loss, or the authors' error rate + λ/10 × prompt NLL."
-        if selection == 'loss': return self.loss
-        if selection == 'error_rate': return self.error_rate + lam / 10 * self.prompt_nll
-        raise ValueError(f"unknown selection {selection!r}; use 'loss' or 'error_rate'")
-
 def _mean(x:torch.Tensor) -> float:
     "The mean of the entries that are not NaN (a prompt NLL is NaN for an empty prompt); 0 if there are none."
     x = x[~x.isnan()]
     return x.mean().item() if len(x) else 0.
 
-# %% ../nbs/08_select.ipynb #08a00004
+# %% ../nbs/08_select.ipynb #2c88f601
+def _fresh_rows(model, tok, task, chunk, drafts, max_new_tokens, answer_tokens, layout, ce_temperature, prefix_cache):
+    "Rows scored with their own new reasoning (the paper's line 15): `(answer CE, prompt NLL, answered right, chains)`."
+    ro = rollout(model, tok, task, [ex for _, ex in chunk], [p for p, _ in chunk], max_new_tokens, answer_tokens,
+                 layout=layout, ce_temperature=ce_temperature, drafts=drafts, prefix_cache=prefix_cache)
+    ok = [task.score(task.parse(tok.decode(a, skip_special_tokens=True)), ex.answer) for a, (_, ex) in zip(ro.answer_ids, chunk)]
+    return ro.gold_nll, ro.prompt_nll, ok, ro.reasoning
+
+# %% ../nbs/08_select.ipynb #86be7b03
+def _reused_rows(model, tok, task, chunk, rs, layout, loss:LossConfig, prefix_cache):
+    "Rows scored on given reasoning `rs` (one forward pass, no generation): `(answer CE, prompt NLL, answered right, chains)`."
+    rows = [build_row(tok, task, ex, p, r, layout) for (p, ex), r in zip(chunk, rs)]
+    pre = prefix_cache.select([ex.question for _, ex in chunk]) if prefix_cache is not None and all(p for p, _ in chunk) else None
+    b = collate(rows if pre is None else pre.tails(rows), tok.pad_token_id, model.device)
+    with torch.no_grad(): parts = greater_loss(model, b, hidden_states(model, b, prefix=pre), loss=loss)
+    return parts.ce.float().cpu(), parts.prompt_nll.float().cpu(), parts.correct.tolist(), rs
+
+# %% ../nbs/08_select.ipynb #2a532ade
+def _scores(prompts, ce, pn, ok, rs, fluency:str, lam:float, ranks=None) -> list[Score]:
+    "Each prompt's `Score` from its rows (prompt-major, `n` examples each): the means over the examples, over all ranks when data parallel."
+    flu = fluency_term(pn, fluency)
+    if ranks: return reduce_scores(ranks, prompts, ce, flu, pn, ok, rs, lam)
+    n = len(ce) // len(prompts)
+    def one(j, p):
+        c, f = ce[j*n:(j+1)*n].mean().item(), flu[j*n:(j+1)*n].mean().item()
+        return Score(p, c + lam * f, c, f, 1 - sum(ok[j*n:(j+1)*n]) / n, _mean(pn[j*n:(j+1)*n]), rs[j*n:(j+1)*n])
+    return [one(j, p) for j, p in enumerate(prompts)]
+
+# %% ../nbs/08_select.ipynb #763a155b
 def score_prompts(
     model, tok, task:Task,
     examples:list[Example], # the training batch
     prompts:list[list[int]], # prompts to score
     lam:float=0.2, fluency:str='exp', ce_temperature:float=1.0, # the loss
+    loss:LossConfig|None=None, # the three above as one value (it wins when given)
     fresh_reasoning:bool=True, # generate each prompt's own reasoning (paper) or reuse `reasonings`
     reasonings:list[list[int]]|None=None, # per-example reasoning: reused when `fresh_reasoning=False`, else drafts for the new chains
     max_new_tokens:int=256, answer_tokens:int=8, # generation limits
@@ -63,34 +76,18 @@ def score_prompts(
     prefix_cache:PrefixCache|None=None, # start each row from its question's cached prefix (appendix a7)
 ) -> list[Score]:
     "Score each prompt on `examples` (Algorithm 1 line 15)."
+    loss = loss or LossConfig(lam, fluency, ce_temperature)
     if not fresh_reasoning and (reasonings is None or len(reasonings) != len(examples)):
         raise ValueError('fresh_reasoning=False needs one reasoning per example in `reasonings`')
     if ranks: examples, reasonings = ranks.split(examples), ranks.split(reasonings) if reasonings else reasonings
-    pairs = [(p, ex) for p in prompts for ex in examples]
-    ce, pn, ok, rs = [], [], [], []
+    pairs, rows = [(p, ex) for p in prompts for ex in examples], []
     for s in range(0, len(pairs), batch_size):
         chunk = pairs[s:s + batch_size]
-        idx = [(s + j) % len(examples) for j in range(len(chunk))]  # example index of each row
-        if fresh_reasoning:
-            drafts = [reasonings[k] for k in idx] if reasonings else None
-            ro = rollout(model, tok, task, [ex for _, ex in chunk], [p for p, _ in chunk], max_new_tokens, answer_tokens,
-                         layout=layout, ce_temperature=ce_temperature, drafts=drafts, prefix_cache=prefix_cache)
-            ce.append(ro.gold_nll); pn.append(ro.prompt_nll); rs += ro.reasoning
-            ok += [task.score(task.parse(tok.decode(a, skip_special_tokens=True)), ex.answer) for a, (_, ex) in zip(ro.answer_ids, chunk)]
-        else:
-            rows = [build_row(tok, task, ex, p, reasonings[k], layout) for (p, ex), k in zip(chunk, idx)]
-            pre = prefix_cache.select([ex.question for _, ex in chunk]) if prefix_cache is not None and all(p for p, _ in chunk) else None
-            b = collate(rows if pre is None else pre.tails(rows), tok.pad_token_id, model.device)
-            with torch.no_grad(): parts = greater_loss(model, b, hidden_states(model, b, prefix=pre), lam, fluency, ce_temperature)
-            ce.append(parts.ce.float().cpu()); pn.append(parts.prompt_nll.float().cpu()); ok += parts.correct.tolist()
-            rs += [reasonings[k] for k in idx]
-    ce, pn, n = torch.cat(ce), torch.cat(pn), len(examples)
-    flu = fluency_term(pn, fluency)
-    if ranks: return reduce_scores(ranks, prompts, ce, flu, pn, ok, rs, lam)
-    def one(j, p):
-        c, f = ce[j*n:(j+1)*n].mean().item(), flu[j*n:(j+1)*n].mean().item()
-        return Score(p, c + lam * f, c, f, 1 - sum(ok[j*n:(j+1)*n]) / n, _mean(pn[j*n:(j+1)*n]), rs[j*n:(j+1)*n])
-    return [one(j, p) for j, p in enumerate(prompts)]
+        rs = [reasonings[(s + j) % len(examples)] for j in range(len(chunk))] if reasonings else None  # each row's example's chain
+        if fresh_reasoning: rows.append(_fresh_rows(model, tok, task, chunk, rs, max_new_tokens, answer_tokens, layout, loss.ce_temperature, prefix_cache))
+        else: rows.append(_reused_rows(model, tok, task, chunk, rs, layout, loss, prefix_cache))
+    ce, pn, ok, rs = torch.cat([r[0] for r in rows]), torch.cat([r[1] for r in rows]), sum((r[2] for r in rows), []), sum((r[3] for r in rows), [])
+    return _scores(prompts, ce, pn, ok, rs, loss.fluency, loss.lam, ranks)
 
 # %% ../nbs/08_select.ipynb #8347fa5a
 def choose(scores:list[Score], selection:str='loss', lam:float=0.2, tie_break:str='first') -> int:
