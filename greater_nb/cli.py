@@ -161,11 +161,15 @@ def resume_command(a, log:Path) -> str:
         if v != getattr(dflt, k): cmd += ['--' + k.replace('_', '-')] + ([] if isinstance(v, bool) else [str(v)])
     return shlex.join(cmd)
 
+def _saved_step(log:Path) -> int|None:
+    "The step the run's saved state reached, or None when there is none to read."
+    try: return json.loads(_state_path(log).read_text())['step']
+    except (OSError, ValueError, KeyError, TypeError): return None
+
 def _interrupted(a, log:Path, steps:int, during:str='') -> KeyboardInterrupt:
     "What to say after Ctrl-C: the step the saved state reached and the command that resumes."
-    try: step = json.loads(_state_path(log).read_text())['step']
-    except (OSError, ValueError, KeyError, TypeError):
-        return KeyboardInterrupt('interrupted before the first step was saved: nothing to resume (run the command again)')
+    step = _saved_step(log)
+    if step is None: return KeyboardInterrupt('interrupted before the first step was saved: nothing to resume (run the command again)')
     return KeyboardInterrupt(f'interrupted at step {step} of {steps}{during}; resume with: {resume_command(a, log)}')
 
 # %% ../nbs/appendix/a1_cli.ipynb #a1b0000b
@@ -215,16 +219,14 @@ DISK_FULL = (errno.ENOSPC, errno.EDQUOT)  # no space left; disk quota exceeded
 
 def _disk_full(a, log:Path, steps:int, e:OSError) -> RuntimeError:
     "A full disk while the run wrote: one line with what was written, the steps the log holds and the command that resumes."
-    try: step = json.loads(_state_path(log).read_text())['step']
-    except (OSError, ValueError, KeyError, TypeError): step = 0
+    step = _saved_step(log) or 0
     return RuntimeError(f"{e.strerror or 'no space left on the device'} while writing {e.filename or log}; the run log holds "
                         f"{step} of {steps} steps; free some space, then resume with: {resume_command(a, log)}")
 
 # %% ../nbs/appendix/a1_cli.ipynb #8b152bbb
 def _rank_failed(a, log:Path, steps:int, e:RankFailed) -> RankFailed:
     "What to say when a rank is lost: the step the saved state reached and the command that resumes (under torchrun again)."
-    try: step = json.loads(_state_path(log).read_text())['step']
-    except (OSError, ValueError, KeyError, TypeError): step = 0
+    step = _saved_step(log) or 0
     cmd = resume_command(a, log).replace('greater-nb ', 'torchrun <the same launcher options> -m greater_nb.cli -- ', 1)
     return RankFailed(f'{e}; the run log holds {step} of {steps} steps; resume with: {cmd}')
 
