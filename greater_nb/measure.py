@@ -52,19 +52,19 @@ class Paired:
     m: int = 1                  # size of that family
     reps: np.ndarray|None = field(default=None, repr=False, compare=False)  # the bootstrap replicates of diff
 
-# %% ../nbs/10_measure.ipynb #03b0eaf1
+# %% ../nbs/10_measure.ipynb #2be10b68
 @patch(as_prop=True)
 def excludes_zero(self:Paired) -> bool:
     "Does the interval leave out 0 (a difference the rows and seeds cannot explain as noise)?"
     return self.lo > 0 or self.hi < 0
 
-# %% ../nbs/10_measure.ipynb #0fa48252
+# %% ../nbs/10_measure.ipynb #ee822e04
 @patch
 def fmt(self:Paired, x:float, sign:bool=False) -> str:
     "`x` as this comparison prints it: a percentage (± points with `sign`) for accuracies, three decimals otherwise."
     return f"{x * 100:{'+' if sign else ''}.1f}{' pts' if sign else '%'}" if self.pct else f"{x:{'+' if sign else ''}.3f}"
 
-# %% ../nbs/10_measure.ipynb #1c1861d6
+# %% ../nbs/10_measure.ipynb #bb15a831
 @patch
 def __str__(self:Paired):
     seeds = ', '.join(self.fmt(x, True).replace(' pts', '') for x in self.per_seed)
@@ -184,7 +184,7 @@ def discordant(a, b) -> tuple[int, int]:
     if a.shape != b.shape: raise ValueError(f'paired arrays differ in shape: {a.shape} vs {b.shape}')
     return int((a & ~b).sum()), int((b & ~a).sum())
 
-# %% ../nbs/10_measure.ipynb #49b7d45b
+# %% ../nbs/10_measure.ipynb #5ee5a2eb
 def discordance_rate(a, b) -> float:
     "The share of rows (over all seeds) on which the two arms disagree."
     return sum(discordant(a, b)) / max(np.asarray(a).size, 1)
@@ -198,7 +198,7 @@ def mde(n_rows:int, n_seeds:int, discordance:float, alpha:float=0.05, power:floa
     z = NormalDist().inv_cdf
     return (z(1 - alpha / 2) + z(power)) * np.sqrt(discordance * (1 + (n_seeds - 1) * rho) / (n_rows * n_seeds))
 
-# %% ../nbs/10_measure.ipynb #c4cbf445
+# %% ../nbs/10_measure.ipynb #bfe58e2a
 def _forest_row(ax, y:int, p:Paired):
     "One comparison at height `y`: its interval and mean (blue when the interval leaves out 0, grey otherwise), and a mark per seed."
     s, colour = 100 if p.pct else 1, 'C0' if p.excludes_zero else 'C7'

@@ -52,7 +52,7 @@ def _study(name, tasks, variants, **kw) -> Study:
     "A study with the shared budget, seeds and held-out rows."
     return Study(name, tasks, variants, base=dict(BUDGET), seeds=list(SEEDS), evals=dict(EVALS), **kw)
 
-# %% ../nbs/ablations/00_studies.ipynb #2edf9716
+# %% ../nbs/ablations/00_studies.ipynb #48f85ff9
 STUDIES = {
     'reasoning': _study('reasoning', [MAIN_TASK, BBH_TASK], {**PAPER, 'no reasoning': {'use_reasoning': False}}),
     'init': _study('init', [MAIN_TASK], {**PAPER, 'neutral': {'init_prompt': 'Answer the question.'},
@@ -78,7 +78,7 @@ def combined_rows(names:list[str]|None=None, root=RESULTS) -> 'pd.DataFrame':
     names = [n for n in (names or STUDIES) if (Path(root)/n/'runs').exists()]
     return pd.concat([row_table(n, root).assign(study=n) for n in names], ignore_index=True)
 
-# %% ../nbs/ablations/00_studies.ipynb #cb68c431
+# %% ../nbs/ablations/00_studies.ipynb #0f41c770
 def choose_on_dev(task:str=MAIN_TASK, root=RESULTS, names:list[str]|None=None) -> 'pd.DataFrame':
     "Every optimizing (study, variant) on `task` with all its seeds finished, ranked by the dev accuracy (then CE) of its optimized prompts."
     rows = combined_rows(names, root)
@@ -129,7 +129,7 @@ def chains_cut(records:list[dict], tok, budget:int) -> list[bool]:
     n = lambda r: r['n_tokens'] if 'n_tokens' in r else len(tok(r['reasoning'], add_special_tokens=False)['input_ids'])
     return [n(r) >= budget for r in records]
 
-# %% ../nbs/ablations/00_studies.ipynb #309215a1
+# %% ../nbs/ablations/00_studies.ipynb #a468b0ab
 def eval_records(rel:str, study:str, root=RESULTS) -> dict:
     "A committed evaluation file of `study` (its settings and per-row records)."
     return json.loads((Path(root)/study/rel).read_text(encoding='utf-8'))
@@ -251,7 +251,7 @@ def where_run(study:str, root=RESULTS) -> str:
     return '; '.join(dict.fromkeys(map(hardware, _results(study, root)))) or 'nothing run yet'
 
 
-# %% ../nbs/ablations/00_studies.ipynb #9c95f237
+# %% ../nbs/ablations/00_studies.ipynb #d04099c4
 def _progress_lines(study:Study, p:'pd.DataFrame', root) -> list[str]:
     "How many runs of `study` have finished (and on what), and which have not, with the command that continues them."
     import pandas as pd
@@ -264,12 +264,12 @@ def _progress_lines(study:Study, p:'pd.DataFrame', root) -> list[str]:
                      f'. `python tools/run_studies.py {study.name}` continues them.')
     return lines
 
-# %% ../nbs/ablations/00_studies.ipynb #c30f5f3f
+# %% ../nbs/ablations/00_studies.ipynb #e7ecda3b
 def _compute_line(t:dict) -> str:
     "The compute a study has cost so far (`sweep_time`), and its wall time over the sweeps that ran jobs."
     return f"{t['job_hours']:.2f} hours of compute so far" + (f"; {t['wall_hours']:.2f} hours of wall time over {t['sweeps']} completed sweep(s)." if t['sweeps'] else '.')
 
-# %% ../nbs/ablations/00_studies.ipynb #35390d4a
+# %% ../nbs/ablations/00_studies.ipynb #f877f1ae
 def _show_verdicts(study:Study, p:'pd.DataFrame', table:'pd.DataFrame', rows:'pd.DataFrame', split:str, reference:str|None, root, plots:bool):
     "Per task: the plot of the finished variants, then the verdict lines of every comparison (or why it is not made yet)."
     from IPython.display import Markdown, display

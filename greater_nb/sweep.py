@@ -39,14 +39,14 @@ def check_name(what:str, name) -> str:
                          "no space at either end")
     return name
 
-# %% ../nbs/11_sweep.ipynb #dba7c71f
+# %% ../nbs/11_sweep.ipynb #6436c4fa
 def inside(folder:Path, path:str|Path) -> Path:
     "`folder/path`, or a one-line `ValueError` when it does not lie inside `folder` (a '..', an absolute path, a link out)."
     p = Path(folder)/path
     if not p.resolve().is_relative_to(Path(folder).resolve()): raise ValueError(f'{p} lies outside the study folder {folder}: refusing to use it')
     return p
 
-# %% ../nbs/11_sweep.ipynb #ce866f73
+# %% ../nbs/11_sweep.ipynb #570f714b
 def _clashes(names) -> list[tuple[str, str]]:
     "Pairs of names that one file system may store as one folder (same text once Unicode-normalised and case-folded)."
     seen, out = {}, []
@@ -63,7 +63,7 @@ def _count(what:str, v, none_ok:bool=False, zero_ok:bool=False):
     if isinstance(v, bool) or not isinstance(v, int) or v < (0 if zero_ok else 1):
         raise ValueError(f"{what} must be {'a whole number ≥ 0' if zero_ok else 'a positive whole number'}{' or None' if none_ok else ''}, got {v!r}")
 
-# %% ../nbs/11_sweep.ipynb #cb9afc36
+# %% ../nbs/11_sweep.ipynb #af8dfd19
 def _check_grid(s) -> None:
     "The study's name, its tasks and its variants' names: a plain folder name each, none listed twice, no two one folder."
     check_name('study', s.name)
@@ -73,7 +73,7 @@ def _check_grid(s) -> None:
     for v in s.variants: check_name('variant', v)
     if c := _clashes(s.variants): raise ValueError(f'variants {c[0][0]!r} and {c[0][1]!r} would share one folder: rename one')
 
-# %% ../nbs/11_sweep.ipynb #068e361f
+# %% ../nbs/11_sweep.ipynb #a040a51f
 def _check_counts(s) -> None:
     "Seeds (whole numbers, none twice), the held-out splits and their row counts, the evaluation budget and the thread count."
     if not isinstance(s.seeds, (list, tuple)) or not s.seeds: raise ValueError(f'seeds must be a non-empty list of whole numbers, got {s.seeds!r}')
@@ -85,7 +85,7 @@ def _check_counts(s) -> None:
     _count('eval_max_new_tokens', s.eval_max_new_tokens, none_ok=True)
     _count('threads', s.threads, zero_ok=True)
 
-# %% ../nbs/11_sweep.ipynb #c730bdd2
+# %% ../nbs/11_sweep.ipynb #c55dfb96
 def _check_hardware(s) -> None:
     "The dtype by its exact name, the device by its form, no float16 on the CPU, the model a name or None."
     if s.dtype not in _DTYPE_NAMES: raise ValueError(f'dtype {s.dtype!r}: a study names its dtype exactly, one of {list(_DTYPE_NAMES)}')
@@ -94,7 +94,7 @@ def _check_hardware(s) -> None:
     if dev.type == 'cpu' and s.dtype == 'float16': raise ValueError("float16 is not supported on the CPU: use dtype='bfloat16' or 'float32'")
     if s.model is not None and (not isinstance(s.model, str) or not s.model.strip()): raise ValueError(f'model must be None or a name, got {s.model!r}')
 
-# %% ../nbs/11_sweep.ipynb #03046824
+# %% ../nbs/11_sweep.ipynb #9647e4fd
 def _check_overrides(s) -> None:
     "`base` and every variant: a dict of `GreaterConfig` fields (a variant may be a fixed 'prompt' instead), never a seed."
     fields = {f.name for f in dataclasses.fields(GreaterConfig)} - {'seed'}
@@ -104,12 +104,12 @@ def _check_overrides(s) -> None:
         if bad := sorted(set(o) - fields - ({'prompt'} if where != 'base' else set())):
             raise ValueError(f'{where}: unknown field {bad[0]!r}; the fields are GreaterConfig\'s (or a variant\'s fixed \'prompt\')')
 
-# %% ../nbs/11_sweep.ipynb #df876d5f
+# %% ../nbs/11_sweep.ipynb #21164e37
 def _check_study(s) -> None:
     "Every field of a `Study`, checked at construction: names, seeds, splits, budgets, dtype, device, and each variant's fields."
     for check in (_check_grid, _check_counts, _check_hardware, _check_overrides): check(s)
 
-# %% ../nbs/11_sweep.ipynb #a17d1949
+# %% ../nbs/11_sweep.ipynb #9a5011d0
 def _check_runs(s) -> None:
     "Each optimizing variant built into its configuration (a bad value fails now), each fixed prompt a string alone, the evaluation settings checked, each task loaded."
     for v, o in s.variants.items():
@@ -138,7 +138,7 @@ class Study:
 
     def __post_init__(self): _check_study(self); _check_runs(self)   # one line per problem, before anything runs
 
-# %% ../nbs/11_sweep.ipynb #666595d7
+# %% ../nbs/11_sweep.ipynb #53f1dd0c
 @patch(as_prop=True)
 def dir(self:Study) -> Path: return Path(self.root)/self.name
 
@@ -153,7 +153,7 @@ def eval_kw(self:Study) -> dict:
     g = GreaterConfig(**{k: v for k, v in self.base.items() if k != 'init_prompt'})
     return dict(max_new_tokens=self.eval_max_new_tokens or g.max_new_tokens, answer_tokens=g.answer_tokens, batch_size=g.batch_size)
 
-# %% ../nbs/11_sweep.ipynb #7a4439c8
+# %% ../nbs/11_sweep.ipynb #eac86f17
 def _hash(obj) -> str: return hashlib.sha1(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
 
 def data_version(task:str) -> str:
@@ -179,7 +179,7 @@ class Job:
     threads: int
     data: str|None = None  # the task's data version (`data_version`), taken when the study's jobs are listed
 
-# %% ../nbs/11_sweep.ipynb #ada02069
+# %% ../nbs/11_sweep.ipynb #0198a1d8
 @patch(as_prop=True)
 def dir(self:Job) -> Path: return Path(self.root)/self.study
 @patch(as_prop=True)
@@ -191,7 +191,7 @@ def log_path(self:Job) -> Path: return self.stem.with_suffix('.jsonl')
 @patch(as_prop=True)
 def name(self:Job) -> str: return f"{self.task}/{self.variant}" + ('' if self.seed is None else f"/seed{self.seed}")
 
-# %% ../nbs/11_sweep.ipynb #9c4c93b4
+# %% ../nbs/11_sweep.ipynb #c2d5ad4d
 def jobs(study:Study) -> list[Job]:
     "Every job of `study`, task by task, then variant, then seed."
     out, data = [], {t: data_version(t) for t in study.tasks}
@@ -211,7 +211,7 @@ _RUN_PARTS = ('task', 'data', 'code', 'model', 'dtype', 'device', 'config')   # 
 def _plain(obj): return json.loads(json.dumps(obj))   # as it reads back from a file (tuples as lists)
 def _strip(cfg): return None if cfg is None else {k: v for k, v in cfg.items() if k not in _EXACT_OPTIONS}  # speed options change no result
 
-# %% ../nbs/11_sweep.ipynb #3dd58c9a
+# %% ../nbs/11_sweep.ipynb #7b05b200
 def fingerprint(job:Job) -> dict:
     "Everything that determines a job's result: task and data version, code version, model, dtype, device type, configuration or fixed prompt, held-out splits and rows, evaluation budget."
     return _plain(dict(task=job.task, data=job.data or data_version(job.task), code=CODE_VERSION, model=job.model or 'embedded',
@@ -230,14 +230,14 @@ def recorded(res:dict, folder:Path) -> dict:
                        device=torch.device(res.get('device') or 'cpu').type, config=_strip(res.get('config')), prompt=res.get('prompt'),
                        evals=res.get('evals_n'), eval_kw=kw))
 
-# %% ../nbs/11_sweep.ipynb #084aab9f
+# %% ../nbs/11_sweep.ipynb #2d235018
 _ABSENT = object()
 
 def _short(x) -> str:
     s = '(absent)' if x is _ABSENT else repr(x)
     return s if len(s) <= 60 else s[:57] + '...'
 
-# %% ../nbs/11_sweep.ipynb #8698b8f6
+# %% ../nbs/11_sweep.ipynb #6ca78cb3
 def differences(old:dict, new:dict, parts=None) -> list[str]:
     "What differs between a recorded fingerprint `old` and a job's `new` (in `parts`, default all), one phrase each; what a legacy result does not record is not compared."
     out = []
@@ -267,7 +267,7 @@ def read_json(path:Path, keys:tuple=()) -> dict:
 
 _RESULT_KEYS, _EVAL_KEYS = ('task', 'variant', 'evals'), ('prompt', 'accuracy', 'ce', 'n', 'seconds', 'records')
 
-# %% ../nbs/11_sweep.ipynb #105d3506
+# %% ../nbs/11_sweep.ipynb #e72e3886
 def move_aside(path:Path, why:str) -> Path:
     "Rename `path` to `<name>.<why>-<n>` (the first free n), next to it; never deletes. Returns the new path."
     n = 1
@@ -286,7 +286,7 @@ def _model(job:Job):
 
 def _say(msg:str): print(msg, file=sys.stderr, flush=True)
 
-# %% ../nbs/11_sweep.ipynb #05ad4d79
+# %% ../nbs/11_sweep.ipynb #0c34c37c
 def _atomic_json(folder:Path, path:Path, obj):
     "Write `obj` to `path` (checked to lie inside `folder`) in one rename: a reader sees the old file or the new, never half."
     if not Path(path).resolve().is_relative_to(Path(folder).resolve()): raise ValueError(f'{path} lies outside the study folder {folder}: refusing to write it')
@@ -295,14 +295,14 @@ def _atomic_json(folder:Path, path:Path, obj):
     tmp.write_text(json.dumps(obj, indent=1) + '\n')
     os.replace(tmp, path)
 
-# %% ../nbs/11_sweep.ipynb #b14e1566
+# %% ../nbs/11_sweep.ipynb #508af575
 def eval_key(job:Job, split:str, prompt_ids:list[int]) -> str:
     "The hash naming one held-out evaluation (its data and code versions included)."
     what = dict(model=job.model or 'embedded', dtype=job.dtype, device=torch.device(job.device).type, task=job.task, split=split,
                 n=job.evals[split], prompt_ids=list(prompt_ids), data=job.data or data_version(job.task), code=CODE_VERSION, **job.eval_kw)
     return _hash(what)
 
-# %% ../nbs/11_sweep.ipynb #c948f735
+# %% ../nbs/11_sweep.ipynb #efa5c35b
 def _reuse_eval(job:Job, rel:Path, path:Path) -> bool:
     "Is evaluation `rel` in this study's folder (`path`), or copied now from another study's? A damaged own copy is moved aside first."
     if path.exists():
@@ -315,7 +315,7 @@ def _reuse_eval(job:Job, rel:Path, path:Path) -> bool:
         return True
     return False
 
-# %% ../nbs/11_sweep.ipynb #b14e691a
+# %% ../nbs/11_sweep.ipynb #4566e250
 def _eval_file(job:Job, split:str, ids:list[int], r, tok) -> dict:
     "The evaluation file of `evaluate`'s result `r`: what it was computed on, the numbers, and every row's record."
     recs = [dict(row=i, pred=x['pred'], gold=x['gold'], correct=x['correct'], gold_loss=x['gold_loss'], answer_text=x['answer_text'],
@@ -324,7 +324,7 @@ def _eval_file(job:Job, split:str, ids:list[int], r, tok) -> dict:
                 dtype=job.dtype, device=job.device, settings=job.eval_kw, data=job.data or data_version(job.task),
                 code=CODE_VERSION, accuracy=r.accuracy, ce=r.loss, seconds=round(r.seconds, 2), records=recs)
 
-# %% ../nbs/11_sweep.ipynb #b743ce27
+# %% ../nbs/11_sweep.ipynb #698c44c6
 def held_out(job:Job, split:str, prompt:str|list[int], model, tok) -> str:
     "Evaluate `prompt` on `split` (or reuse a cached evaluation, a damaged one moved aside); returns the file's path relative to the study folder."
     ids = prompt_ids_of(tok, prompt)
@@ -346,7 +346,7 @@ def _run_source(job:Job, want:str) -> Path|None:
         if isinstance(fp, dict) and _hash({k: fp.get(k) for k in _RUN_PARTS}) == want and _state_path(src).exists(): return src
     return None
 
-# %% ../nbs/11_sweep.ipynb #4f003f05
+# %% ../nbs/11_sweep.ipynb #f27b0e8f
 def reuse_run(job:Job) -> Path|None:
     "Copy a finished run with the same run fingerprint (task, data and code version, configuration and seed, model, dtype, device) from another study; returns its log. Legacy runs are never copied."
     if job.config is None or job.log_path.exists(): return None
@@ -365,7 +365,7 @@ def _set_aside(job:Job, res:dict, fp:dict, diff:list[str], who:str='') -> None:
     _say(f"{who}{job.name} was made with another configuration ({'; '.join(diff)}): recomputing it; the old files are kept as "
          f"{', '.join(m.name for m in moved)} (to keep the old results in a table, give the new configuration another study name)")
 
-# %% ../nbs/11_sweep.ipynb #def2fe4d
+# %% ../nbs/11_sweep.ipynb #ecdecd2d
 def settle(job:Job, who:str='') -> bool:
     "Is `job` finished with its own fingerprint? A damaged file is moved aside (`.corrupt-n`), a result of another configuration (and its run log, if the run changed) moved aside (`.stale-n`), each said in one line; False then, and the job is rebuilt."
     p = job.result_path
@@ -380,7 +380,7 @@ def settle(job:Job, who:str='') -> bool:
         _say(f'{who}{e}; ' + (f'moved aside to {move_aside(e.path, "corrupt").name}, ' if e.path.exists() else '') + 'rebuilding it')
         return False
 
-# %% ../nbs/11_sweep.ipynb #d05488ca
+# %% ../nbs/11_sweep.ipynb #2b45fd2f
 def _run_record(job:Job, fp:dict) -> dict:
     "What a result records before anything runs: the job, what it runs on, and its fingerprint (with its hash, `key`)."
     return dict(study=job.study, task=job.task, variant=job.variant, seed=job.seed, config=job.config, prompt=job.prompt, evals_n=job.evals,
@@ -388,7 +388,7 @@ def _run_record(job:Job, fp:dict) -> dict:
                 torch=torch.__version__, cpu=platform.processor() or platform.machine(),
                 gpu=torch.cuda.get_device_name(job.device) if torch.device(job.device).type == 'cuda' else None, fingerprint=fp, key=_hash(fp))
 
-# %% ../nbs/11_sweep.ipynb #ad3eeced
+# %% ../nbs/11_sweep.ipynb #16dd7718
 def _optimize(job:Job, res:dict, model, tok) -> dict:
     "Optimize (resuming the run log, or a copy of an identical run's), record the outcome in `res`; the arms to evaluate."
     cfg, src = GreaterConfig(**job.config), reuse_run(job)
@@ -401,7 +401,7 @@ def _optimize(job:Job, res:dict, model, tok) -> dict:
                optimize_seconds=round(sum(h['times']['total'] for h in hist), 2))
     return {'init': cfg.init_prompt, 'best': r.best_ids}
 
-# %% ../nbs/11_sweep.ipynb #6b8bf9d9
+# %% ../nbs/11_sweep.ipynb #e7ff0739
 def run_job(job:Job) -> dict:
     "Run one job (optimize if needed, then the held-out evaluations); returns its result, which is also saved."
     if settle(job): return read_json(job.result_path)
@@ -422,14 +422,14 @@ def _expected(spec:dict) -> set[str]|None:
                  for t in spec['tasks'] for v, o in spec['variants'].items() for s in ([None] if 'prompt' in o else spec['seeds'])}
     except (KeyError, TypeError, AttributeError): return None
 
-# %% ../nbs/11_sweep.ipynb #00e8597b
+# %% ../nbs/11_sweep.ipynb #886c1077
 def _in_study_order(res:list[dict], spec:dict) -> list[dict]:
     "Results in the study's own order (tasks, then variants, then seeds), so tables and plots read as the study was written."
     def pos(xs, x): return xs.index(x) if x in xs else len(xs)
     return sorted(res, key=lambda r: (pos(spec.get('tasks', []), r['task']), pos(list(spec.get('variants', {})), r['variant']),
                                       r['task'], r['variant'], -1 if r.get('seed') is None else r['seed']))
 
-# %% ../nbs/11_sweep.ipynb #56702f79
+# %% ../nbs/11_sweep.ipynb #109ac949
 def _results(study:str, root:str|Path='results') -> list[dict]:
     "The results of the study as `study.json` describes it: a result of a variant, task or seed no longer in it is not read."
     d = Path(root)/check_name('study', study)
@@ -440,7 +440,7 @@ def _results(study:str, root:str|Path='results') -> list[dict]:
     res = [read_json(p, _RESULT_KEYS) for p in paths if want is None or p.relative_to(d).as_posix() in want]
     return _in_study_order(res, spec)
 
-# %% ../nbs/11_sweep.ipynb #dfaf13d8
+# %% ../nbs/11_sweep.ipynb #7a03835d
 def _run_columns(r:dict) -> dict:
     "The columns a result gives each of its table rows: the run and its training objective, with each part at the start and at the best step."
     run = {k: r.get(k) for k in ('task', 'variant', 'seed', 'dtype', 'steps', 'init_objective', 'best_objective', 'optimize_seconds')}
@@ -449,7 +449,7 @@ def _run_columns(r:dict) -> dict:
         run[f'train_best_{part}'] = (r.get('best_parts') or {}).get(part)
     return run
 
-# %% ../nbs/11_sweep.ipynb #e149a2a5
+# %% ../nbs/11_sweep.ipynb #759a3244
 def results_table(study:str, root:str|Path='results') -> 'pd.DataFrame':
     "One row per task × variant × seed × split × arm of a study, read from its files."
     import pandas as pd
@@ -462,7 +462,7 @@ def results_table(study:str, root:str|Path='results') -> 'pd.DataFrame':
                 rows.append(dict(run, split=split, arm=arm, prompt=e['prompt'], accuracy=e['accuracy'], ce=e['ce'], n=e['n'], eval_file=rel))
     return pd.DataFrame(rows)
 
-# %% ../nbs/11_sweep.ipynb #40e89404
+# %% ../nbs/11_sweep.ipynb #d1aaa0b4
 def row_table(study:str, root:str|Path='results') -> 'pd.DataFrame':
     "One row per evaluated question: task, variant, seed, split, arm, row, correct, gold_loss."
     import pandas as pd
@@ -479,7 +479,7 @@ def _check_sweep(study:Study, tasks:list[str]|None) -> None:
     if tasks and (bad := set(tasks) - set(study.tasks)): raise ValueError(f'study {study.name!r} has no task {sorted(bad)[0]!r}; its tasks: {study.tasks}')
     if study.dir.exists() and not study.dir.is_dir(): raise ValueError(f'{study.dir} is not a folder: a study needs a folder there')
 
-# %% ../nbs/11_sweep.ipynb #96938728
+# %% ../nbs/11_sweep.ipynb #46219116
 def _run_jobs(todo:list[Job], executor:Executor|None, bar, fn=run_job) -> list[str]:
     "Run `fn` on every job (here, one after another, or on `executor`), ticking `bar`; one line per failed job."
     failed = []
@@ -494,14 +494,14 @@ def _run_jobs(todo:list[Job], executor:Executor|None, bar, fn=run_job) -> list[s
         for f in as_completed(futs): done(futs[f], f.result)
     return failed
 
-# %% ../nbs/11_sweep.ipynb #5ed7fd85
+# %% ../nbs/11_sweep.ipynb #a583e96d
 def _log_sweep(study:Study, start:str, t0:float, todo:list, failed:list, executor) -> None:
     "Append one line to the study's `sweeps.jsonl`: when it started, its wall time since `t0`, the jobs run and failed, the executor."
     with (study.dir/'sweeps.jsonl').open('a') as f:
         f.write(json.dumps(dict(start=start, wall_seconds=round(time.perf_counter() - t0, 1), jobs_run=len(todo), failed=len(failed),
                                 executor=type(executor).__name__ if executor else None)) + '\n')
 
-# %% ../nbs/11_sweep.ipynb #ba8c3a9d
+# %% ../nbs/11_sweep.ipynb #666c1e96
 def run_sweep(
     study:Study,
     executor:Executor|None=None, # None: run the jobs here, one after another
@@ -529,7 +529,7 @@ def _arm_grid(sub:'pd.DataFrame', v:str, arm:str, col:str, where:str) -> 'pd.Dat
     return x.pivot_table(index='seed', columns='row', values=col, dropna=False) if x.seed.notna().any() else \
            x.pivot_table(index=x.seed.fillna(-1), columns='row', values=col)
 
-# %% ../nbs/11_sweep.ipynb #24e8e4ed
+# %% ../nbs/11_sweep.ipynb #b2e76ef2
 def paired(rows:'pd.DataFrame', task:str, split:str, a:tuple[str, str], b:tuple[str, str], metric:str='accuracy', **kw):
     "Paired bootstrap comparison of arm `b` against arm `a` (each a `(variant, arm)`) on one task and split."
     from greater_nb.measure import paired_bootstrap
@@ -553,7 +553,7 @@ def summary(table:'pd.DataFrame', split:str='test') -> 'pd.DataFrame':
     return pd.DataFrame([dict(task=k[0], variant=k[1], arm=k[2], accuracy=mean_spread(x.accuracy, pct=True), CE=mean_spread(x.ce),
                               seeds=len(x)) for k, x in t.groupby(['task', 'variant', 'arm'], sort=False)])
 
-# %% ../nbs/11_sweep.ipynb #04b85b7a
+# %% ../nbs/11_sweep.ipynb #68077872
 def effects(rows:'pd.DataFrame', task:str, split:str='test', metric:str='accuracy',
             reference:tuple[str, str]|None=None, variants:list[str]|None=None, **kw) -> dict:
     "Paired comparisons `{variant: Paired}` of each variant's optimized prompt against `reference` (default: its own initial prompt)."
@@ -561,7 +561,7 @@ def effects(rows:'pd.DataFrame', task:str, split:str='test', metric:str='accurac
     vs = variants or [v for v in dict.fromkeys(sub.variant) if (sub[sub.variant == v].arm == 'best').any()]
     return {v: paired(rows, task, split, reference or (v, 'init'), (v, 'best'), metric, **kw) for v in vs}
 
-# %% ../nbs/11_sweep.ipynb #41af10f3
+# %% ../nbs/11_sweep.ipynb #22dd6099
 def _history_rows(r:dict, head:dict, recs:list[dict]) -> list[dict]:
     "Step 0 (the initial prompt, from the run log's head) and one row per step record of one run."
     ip, who = head.get('init_parts') or {}, dict(task=r['task'], variant=r['variant'], seed=r['seed'])
@@ -571,7 +571,7 @@ def _history_rows(r:dict, head:dict, recs:list[dict]) -> list[dict]:
                  best_objective=x['best_objective'], n_candidates=len(x['candidates']), prompt_tokens=len(x['prompt_ids']),
                  seconds=x['times']['total']) for x in recs]
 
-# %% ../nbs/11_sweep.ipynb #062ea290
+# %% ../nbs/11_sweep.ipynb #a455e6e9
 def histories(study:str, root:str|Path='results') -> 'pd.DataFrame':
     "One row per optimization step of every run of a study: objective, its parts, prompt NLL, best so far, candidates, seconds."
     import pandas as pd
@@ -588,7 +588,7 @@ def verdict(p, what:str='the change') -> str:
            'not distinguishable from noise' if not p.excludes_zero else 'inconsistent across seeds'
     return f"{what}: {p} — {word}."
 
-# %% ../nbs/11_sweep.ipynb #4c13558c
+# %% ../nbs/11_sweep.ipynb #d7113469
 def _plot_arms(ax, t:'pd.DataFrame', variants:list[str], split:str):
     "Held-out accuracy per variant on `ax`: the initial prompt (open), the optimized (filled), a fixed prompt (square), a dot per seed."
     for y, v in enumerate(variants):
@@ -600,7 +600,7 @@ def _plot_arms(ax, t:'pd.DataFrame', variants:list[str], split:str):
     if (t.arm == 'prompt').any(): ax.plot([], [], 's', color='C2', label='fixed prompt')
     ax.legend(fontsize=8, loc='best')
 
-# %% ../nbs/11_sweep.ipynb #b45dcaee
+# %% ../nbs/11_sweep.ipynb #fb62a186
 def _plot_effects(ax, rows:'pd.DataFrame', task:str, split:str, reference:tuple[str, str]|None, opt:list[str]):
     "Forest plots of the optimized variants' paired effects on accuracy (`ax[0]`) and CE (`ax[1]`) against `reference`."
     from greater_nb.measure import plot_paired
@@ -609,7 +609,7 @@ def _plot_effects(ax, rows:'pd.DataFrame', task:str, split:str, reference:tuple[
     plot_paired(effects(rows, task, split, 'CE', reference, opt), ax[1], xlabel=f'Δ answer CE vs {ref} (nats)')
     for a in ax: a.set_yticklabels([])
 
-# %% ../nbs/11_sweep.ipynb #7b7218d5
+# %% ../nbs/11_sweep.ipynb #fbc4be7a
 def plot_study(table:'pd.DataFrame', rows:'pd.DataFrame', task:str, split:str='test', reference:tuple[str, str]|None=None, title:str=''):
     "Accuracy per variant (initial vs optimized prompt, a dot per seed) and paired effects on accuracy and CE."
     import matplotlib.pyplot as plt
