@@ -59,6 +59,7 @@ def data_hash(exs:list) -> str:
     "A short hash of the rows' questions and answers: the data version a result was computed on."
     return hashlib.sha256(json.dumps([(e.question, e.answer) for e in exs]).encode()).hexdigest()[:16]
 
+# %% ../nbs/ablations/07_budget.ipynb #c5e5f841
 def machine() -> dict:
     "The hardware and software a number was computed with."
     cpu = next((l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text().splitlines()
@@ -71,6 +72,7 @@ def _slug(name:str) -> str: return ''.join(c if c.isalnum() else '-' for c in na
 
 def result_path(root, task:str, name:str) -> Path: return Path(root)/task/f'{_slug(name)}.json'
 
+# %% ../nbs/ablations/07_budget.ipynb #dffb1751
 def check_reusable(path:Path, config:dict) -> bool:
     "True if `path` holds a result of exactly `config`; False if absent; one-line `ValueError` if it holds another."
     if not path.exists(): return False
@@ -80,6 +82,20 @@ def check_reusable(path:Path, config:dict) -> bool:
     if diff: raise ValueError(f"{path} was computed with another {', '.join(diff)}: use another root, or move it aside")
     return True
 
+# %% ../nbs/ablations/07_budget.ipynb #ac66ce53
+def _budget_config(task:str, split:str, exs:list, text:str, budgets, model) -> dict:
+    "Everything a prompt's result file depends on: a rerun reuses the file only when all of it is the same."
+    return dict(task=task, split=split, n_rows=len(exs), prompt=text, budgets=sorted(budgets), dtype=str(model.dtype),
+                model='embedded', data=data_hash(exs), answer_tokens=8)
+
+# %% ../nbs/ablations/07_budget.ipynb #a5246a67
+def _budget_rows(model, tok, t:Task, exs:list, task:str, split:str, name:str, text:str, budgets, batch_size:int) -> list[dict]:
+    "The records of rows `exs` under prompt `text` at every budget, a batch at a time."
+    p, rows = prompt_ids_of(tok, text), []
+    for s in tqdm(range(0, len(exs), batch_size), desc=f'{task}/{split} {name}', leave=False):
+        rows += budget_batch(model, tok, t, p, exs[s:s+batch_size], budgets)
+    return rows
+
 # %% ../nbs/ablations/07_budget.ipynb #2588babc
 def run_budget(task:str='word_problems', prompts:dict=FIXED_PROMPTS, budgets=BUDGETS, split:str='dev',
                n:int|None=None, dtype:str='float32', batch_size:int=8, root=BUDGET_ROOT, model=None, tok=None) -> list[Path]:
@@ -88,13 +104,11 @@ def run_budget(task:str='word_problems', prompts:dict=FIXED_PROMPTS, budgets=BUD
     if model is None: model, tok = load_model(dtype=dtype)
     out = []
     for name, text in prompts.items():
-        config = dict(task=task, split=split, n_rows=len(exs), prompt=text, budgets=sorted(budgets), dtype=str(model.dtype),
-                      model='embedded', data=data_hash(exs), answer_tokens=8)
+        config = _budget_config(task, split, exs, text, budgets, model)
         path = result_path(root, task, name); out.append(path)
         if check_reusable(path, config): continue
-        t0, p, rows = time.perf_counter(), prompt_ids_of(tok, text), []
-        for s in tqdm(range(0, len(exs), batch_size), desc=f'{task}/{split} {name}', leave=False):
-            rows += budget_batch(model, tok, t, p, exs[s:s+batch_size], budgets)
+        t0 = time.perf_counter()
+        rows = _budget_rows(model, tok, t, exs, task, split, name, text, budgets, batch_size)
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, json.dumps(dict(config=config, name=name, machine=machine(), seconds=time.perf_counter() - t0, rows=rows)))
     return out

@@ -8,6 +8,7 @@ Docs: https://greater-nb.github.io/greater_nb/measure.html.md"""
 from __future__ import annotations
 from dataclasses import dataclass, field, replace
 import numpy as np
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['bootstrap_means', 'Paired', 'bootstrap_p', 'paired_bootstrap', 'mean_spread', 'row_values', 'compare', 'holm',
@@ -51,22 +52,28 @@ class Paired:
     m: int = 1                  # size of that family
     reps: np.ndarray|None = field(default=None, repr=False, compare=False)  # the bootstrap replicates of diff
 
-    @property
-    def excludes_zero(self) -> bool:
-        "Does the interval leave out 0 (a difference the rows and seeds cannot explain as noise)?"
-        return self.lo > 0 or self.hi < 0
+# %% ../nbs/10_measure.ipynb #2be10b68
+@patch(as_prop=True)
+def excludes_zero(self:Paired) -> bool:
+    "Does the interval leave out 0 (a difference the rows and seeds cannot explain as noise)?"
+    return self.lo > 0 or self.hi < 0
 
-    def fmt(self, x:float, sign:bool=False) -> str:
-        return f"{x * 100:{'+' if sign else ''}.1f}{' pts' if sign else '%'}" if self.pct else f"{x:{'+' if sign else ''}.3f}"
+# %% ../nbs/10_measure.ipynb #ee822e04
+@patch
+def fmt(self:Paired, x:float, sign:bool=False) -> str:
+    "`x` as this comparison prints it: a percentage (± points with `sign`) for accuracies, three decimals otherwise."
+    return f"{x * 100:{'+' if sign else ''}.1f}{' pts' if sign else '%'}" if self.pct else f"{x:{'+' if sign else ''}.3f}"
 
-    def __str__(self):
-        seeds = ', '.join(self.fmt(x, True).replace(' pts', '') for x in self.per_seed)
-        pv = lambda x: f'<{1 / len(self.reps):.0g}' if x == 0 and self.reps is not None else f'={x:.3g}'
-        ps = '' if self.p != self.p else f", p{pv(self.p)}" + ('' if self.p_holm is None else f" (Holm over {self.m}: p{pv(self.p_holm)})")
-        return (f"{self.metric} {self.fmt(self.a)} → {self.fmt(self.b)}: Δ {self.fmt(self.diff, True)} "
-                f"[{self.level * 100:.4g}% CI {self.fmt(self.lo, True)}, {self.fmt(self.hi, True)}]{ps} over {self.n_rows} rows × {self.n_seeds} "
-                f"seed{'s' if self.n_seeds > 1 else ''}" + (f" (per seed: {seeds})" if self.n_seeds > 1 else ''))
-    __repr__ = __str__
+# %% ../nbs/10_measure.ipynb #bb15a831
+@patch
+def __str__(self:Paired):
+    seeds = ', '.join(self.fmt(x, True).replace(' pts', '') for x in self.per_seed)
+    pv = lambda x: f'<{1 / len(self.reps):.0g}' if x == 0 and self.reps is not None else f'={x:.3g}'
+    ps = '' if self.p != self.p else f", p{pv(self.p)}" + ('' if self.p_holm is None else f" (Holm over {self.m}: p{pv(self.p_holm)})")
+    return (f"{self.metric} {self.fmt(self.a)} → {self.fmt(self.b)}: Δ {self.fmt(self.diff, True)} "
+            f"[{self.level * 100:.4g}% CI {self.fmt(self.lo, True)}, {self.fmt(self.hi, True)}]{ps} over {self.n_rows} rows × {self.n_seeds} "
+            f"seed{'s' if self.n_seeds > 1 else ''}" + (f" (per seed: {seeds})" if self.n_seeds > 1 else ''))
+Paired.__repr__ = Paired.__str__
 
 # %% ../nbs/10_measure.ipynb #d2f40c1d
 def bootstrap_p(reps:np.ndarray) -> float:
@@ -177,6 +184,7 @@ def discordant(a, b) -> tuple[int, int]:
     if a.shape != b.shape: raise ValueError(f'paired arrays differ in shape: {a.shape} vs {b.shape}')
     return int((a & ~b).sum()), int((b & ~a).sum())
 
+# %% ../nbs/10_measure.ipynb #5ee5a2eb
 def discordance_rate(a, b) -> float:
     "The share of rows (over all seeds) on which the two arms disagree."
     return sum(discordant(a, b)) / max(np.asarray(a).size, 1)
@@ -190,17 +198,21 @@ def mde(n_rows:int, n_seeds:int, discordance:float, alpha:float=0.05, power:floa
     z = NormalDist().inv_cdf
     return (z(1 - alpha / 2) + z(power)) * np.sqrt(discordance * (1 + (n_seeds - 1) * rho) / (n_rows * n_seeds))
 
+# %% ../nbs/10_measure.ipynb #bfe58e2a
+def _forest_row(ax, y:int, p:Paired):
+    "One comparison at height `y`: its interval and mean (blue when the interval leaves out 0, grey otherwise), and a mark per seed."
+    s, colour = 100 if p.pct else 1, 'C0' if p.excludes_zero else 'C7'
+    ax.plot([p.lo * s, p.hi * s], [y, y], color=colour, lw=2.5)
+    ax.plot(p.diff * s, y, 'o', color=colour)
+    ax.plot(np.array(p.per_seed) * s, [y] * len(p.per_seed), '|', color='k', ms=9, alpha=.6)
+
 # %% ../nbs/10_measure.ipynb #7caa3b67
 def plot_paired(comparisons:dict[str, Paired], ax=None, title:str='', xlabel:str|None=None):
     "A forest plot: one row per labelled comparison, the mean difference with its 95% interval and each seed's difference."
     import matplotlib.pyplot as plt
     labels = list(comparisons)
     if ax is None: _, ax = plt.subplots(figsize=(6.4, 0.45 * len(labels) + 1.1))
-    for y, k in enumerate(labels):
-        p, s = comparisons[k], 100 if comparisons[k].pct else 1
-        ax.plot([p.lo * s, p.hi * s], [y, y], color='C0' if p.excludes_zero else 'C7', lw=2.5)
-        ax.plot(p.diff * s, y, 'o', color='C0' if p.excludes_zero else 'C7')
-        ax.plot(np.array(p.per_seed) * s, [y] * len(p.per_seed), '|', color='k', ms=9, alpha=.6)
+    for y, k in enumerate(labels): _forest_row(ax, y, comparisons[k])
     ax.axvline(0, color='k', lw=.8)
     ax.set_yticks(range(len(labels)), labels); ax.invert_yaxis()
     first = comparisons[labels[0]] if labels else None

@@ -49,8 +49,10 @@ def published_prompt(task:str, model:str='llama3_8b_instruct') -> str:
 
 # %% ../nbs/ablations/00_studies.ipynb #4a1de5df
 def _study(name, tasks, variants, **kw) -> Study:
+    "A study with the shared budget, seeds and held-out rows."
     return Study(name, tasks, variants, base=dict(BUDGET), seeds=list(SEEDS), evals=dict(EVALS), **kw)
 
+# %% ../nbs/ablations/00_studies.ipynb #48f85ff9
 STUDIES = {
     'reasoning': _study('reasoning', [MAIN_TASK, BBH_TASK], {**PAPER, 'no reasoning': {'use_reasoning': False}}),
     'init': _study('init', [MAIN_TASK], {**PAPER, 'neutral': {'init_prompt': 'Answer the question.'},
@@ -76,6 +78,7 @@ def combined_rows(names:list[str]|None=None, root=RESULTS) -> 'pd.DataFrame':
     names = [n for n in (names or STUDIES) if (Path(root)/n/'runs').exists()]
     return pd.concat([row_table(n, root).assign(study=n) for n in names], ignore_index=True)
 
+# %% ../nbs/ablations/00_studies.ipynb #0f41c770
 def choose_on_dev(task:str=MAIN_TASK, root=RESULTS, names:list[str]|None=None) -> 'pd.DataFrame':
     "Every optimizing (study, variant) on `task` with all its seeds finished, ranked by the dev accuracy (then CE) of its optimized prompts."
     rows = combined_rows(names, root)
@@ -126,6 +129,7 @@ def chains_cut(records:list[dict], tok, budget:int) -> list[bool]:
     n = lambda r: r['n_tokens'] if 'n_tokens' in r else len(tok(r['reasoning'], add_special_tokens=False)['input_ids'])
     return [n(r) >= budget for r in records]
 
+# %% ../nbs/ablations/00_studies.ipynb #a468b0ab
 def eval_records(rel:str, study:str, root=RESULTS) -> dict:
     "A committed evaluation file of `study` (its settings and per-row records)."
     return json.loads((Path(root)/study/rel).read_text(encoding='utf-8'))
@@ -247,13 +251,10 @@ def where_run(study:str, root=RESULTS) -> str:
     return '; '.join(dict.fromkeys(map(hardware, _results(study, root)))) or 'nothing run yet'
 
 
-# %% ../nbs/ablations/00_studies.ipynb #24c8d363
-def report(study:Study, root=RESULTS, split:str='test', reference:str|None='paper', plots:bool=True):
-    "Show what the finished runs of `study` say; return `(table, rows, hist)` (empty tables when nothing has finished)."
+# %% ../nbs/ablations/00_studies.ipynb #d04099c4
+def _progress_lines(study:Study, p:'pd.DataFrame', root) -> list[str]:
+    "How many runs of `study` have finished (and on what), and which have not, with the command that continues them."
     import pandas as pd
-    from IPython.display import Markdown, display
-    from greater_nb.sweep import results_table, row_table, histories, summary, plot_study, sweep_time
-    p = progress(study, root)
     done = p[p.finished]
     ran = f" ({where_run(study.name, root)})" if len(done) else ''
     lines = [f"**{len(done)} of {len(p)} runs of `{study.name}` have finished**{ran}."]
@@ -261,19 +262,40 @@ def report(study:Study, root=RESULTS, split:str='test', reference:str|None='pape
         todo = p[~p.finished].groupby(['task', 'variant'], sort=False).seed.apply(lambda s: ', '.join('fixed' if pd.isna(x) else str(int(x)) for x in s))
         lines.append('Not yet finished: ' + '; '.join(f'{t}/{v} (seed {s})' for (t, v), s in todo.items()) +
                      f'. `python tools/run_studies.py {study.name}` continues them.')
-    if done.empty:
-        display(Markdown('\n\n'.join(lines)))
-        return pd.DataFrame(), pd.DataFrame(), pd.DataFrame()
-    t = sweep_time(study.name, root)
-    lines.append(f"{t['job_hours']:.2f} hours of compute so far" + (f"; {t['wall_hours']:.2f} hours of wall time over {t['sweeps']} completed sweep(s)." if t['sweeps'] else '.'))
-    display(Markdown('\n\n'.join(lines)))
-    table, rows, hist = results_table(study.name, root), row_table(study.name, root), histories(study.name, root)
-    if not (table.split == split).any(): return table, rows, hist
-    display(summary(table, split))
+    return lines
+
+# %% ../nbs/ablations/00_studies.ipynb #e7ecda3b
+def _compute_line(t:dict) -> str:
+    "The compute a study has cost so far (`sweep_time`), and its wall time over the sweeps that ran jobs."
+    return f"{t['job_hours']:.2f} hours of compute so far" + (f"; {t['wall_hours']:.2f} hours of wall time over {t['sweeps']} completed sweep(s)." if t['sweeps'] else '.')
+
+# %% ../nbs/ablations/00_studies.ipynb #f877f1ae
+def _show_verdicts(study:Study, p:'pd.DataFrame', table:'pd.DataFrame', rows:'pd.DataFrame', split:str, reference:str|None, root, plots:bool):
+    "Per task: the plot of the finished variants, then the verdict lines of every comparison (or why it is not made yet)."
+    from IPython.display import Markdown, display
+    from greater_nb.sweep import plot_study
     out = []
     for task in study.tasks:
         ok = finished_variants(study, p, task)
         if plots and ok: plot_study(table[table.variant.isin(ok)], rows[rows.variant.isin(ok)], task, split)
         out += verdict_lines(study, p, rows, task, split, reference, root)
     if out: display(Markdown('\n'.join(out)))
+
+# %% ../nbs/ablations/00_studies.ipynb #24c8d363
+def report(study:Study, root=RESULTS, split:str='test', reference:str|None='paper', plots:bool=True):
+    "Show what the finished runs of `study` say; return `(table, rows, hist)` (empty tables when nothing has finished)."
+    import pandas as pd
+    from IPython.display import Markdown, display
+    from greater_nb.sweep import results_table, row_table, histories, summary, sweep_time
+    p = progress(study, root)
+    lines = _progress_lines(study, p, root)
+    if not p.finished.any():
+        display(Markdown('\n\n'.join(lines)))
+        return pd.DataFrame(), pd.DataFrame(), pd.DataFrame()
+    lines.append(_compute_line(sweep_time(study.name, root)))
+    display(Markdown('\n\n'.join(lines)))
+    table, rows, hist = results_table(study.name, root), row_table(study.name, root), histories(study.name, root)
+    if not (table.split == split).any(): return table, rows, hist
+    display(summary(table, split))
+    _show_verdicts(study, p, table, rows, split, reference, root, plots)
     return table, rows, hist

@@ -11,6 +11,8 @@ from concurrent.futures import Executor, as_completed
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 
+from fastcore.basics import patch
+
 import torch
 from tqdm.auto import tqdm
 
@@ -20,9 +22,9 @@ from .evaluate import evaluate, prompt_ids_of
 from .optimizer import GreaterConfig, optimize, read_log, _state_path, _EXACT_OPTIONS
 
 # %% auto #0
-__all__ = ['CODE_VERSION', 'LEGACY', 'check_name', 'Study', 'Job', 'jobs', 'data_version', 'fingerprint', 'recorded',
-           'differences', 'Damaged', 'read_json', 'move_aside', 'inside', 'eval_key', 'held_out', 'reuse_run', 'settle',
-           'run_job', 'run_sweep', 'results_table', 'row_table', 'paired', 'summary', 'effects', 'histories', 'verdict',
+__all__ = ['CODE_VERSION', 'LEGACY', 'check_name', 'inside', 'Study', 'data_version', 'Job', 'jobs', 'fingerprint', 'recorded',
+           'differences', 'Damaged', 'read_json', 'move_aside', 'eval_key', 'held_out', 'reuse_run', 'settle',
+           'run_job', 'results_table', 'row_table', 'run_sweep', 'paired', 'summary', 'effects', 'histories', 'verdict',
            'plot_study', 'sweep_time', 'plot_curves']
 
 # %% ../nbs/11_sweep.ipynb #edf7e254
@@ -37,6 +39,14 @@ def check_name(what:str, name) -> str:
                          "no space at either end")
     return name
 
+# %% ../nbs/11_sweep.ipynb #6436c4fa
+def inside(folder:Path, path:str|Path) -> Path:
+    "`folder/path`, or a one-line `ValueError` when it does not lie inside `folder` (a '..', an absolute path, a link out)."
+    p = Path(folder)/path
+    if not p.resolve().is_relative_to(Path(folder).resolve()): raise ValueError(f'{p} lies outside the study folder {folder}: refusing to use it')
+    return p
+
+# %% ../nbs/11_sweep.ipynb #570f714b
 def _clashes(names) -> list[tuple[str, str]]:
     "Pairs of names that one file system may store as one folder (same text once Unicode-normalised and case-folded)."
     seen, out = {}, []
@@ -48,18 +58,24 @@ def _clashes(names) -> list[tuple[str, str]]:
 
 # %% ../nbs/11_sweep.ipynb #e7fedd6a
 def _count(what:str, v, none_ok:bool=False, zero_ok:bool=False):
+    "Nothing if `v` is a whole number ≥ 1 (≥ 0 with `zero_ok`, or None with `none_ok`); a one-line `ValueError` naming `what` otherwise."
     if v is None and none_ok: return
     if isinstance(v, bool) or not isinstance(v, int) or v < (0 if zero_ok else 1):
         raise ValueError(f"{what} must be {'a whole number ≥ 0' if zero_ok else 'a positive whole number'}{' or None' if none_ok else ''}, got {v!r}")
 
-def _check_study(s) -> None:
-    "Every field of a `Study`, checked at construction: names, seeds, splits, budgets, dtype, device, and each variant's fields."
+# %% ../nbs/11_sweep.ipynb #af8dfd19
+def _check_grid(s) -> None:
+    "The study's name, its tasks and its variants' names: a plain folder name each, none listed twice, no two one folder."
     check_name('study', s.name)
     if not isinstance(s.tasks, (list, tuple)) or not s.tasks: raise ValueError('a study needs a list of at least one task')
     if len(set(s.tasks)) < len(s.tasks): raise ValueError(f'tasks: a task is listed twice in {s.tasks}')
     if not isinstance(s.variants, dict) or not s.variants: raise ValueError('a study needs at least one variant')
     for v in s.variants: check_name('variant', v)
     if c := _clashes(s.variants): raise ValueError(f'variants {c[0][0]!r} and {c[0][1]!r} would share one folder: rename one')
+
+# %% ../nbs/11_sweep.ipynb #a040a51f
+def _check_counts(s) -> None:
+    "Seeds (whole numbers, none twice), the held-out splits and their row counts, the evaluation budget and the thread count."
     if not isinstance(s.seeds, (list, tuple)) or not s.seeds: raise ValueError(f'seeds must be a non-empty list of whole numbers, got {s.seeds!r}')
     for x in s.seeds: _count('a seed', x, zero_ok=True)
     if len(set(s.seeds)) < len(s.seeds): raise ValueError(f'seeds: a seed is listed twice in {s.seeds}')
@@ -68,17 +84,40 @@ def _check_study(s) -> None:
     for k, n in s.evals.items(): _count(f'evals[{k!r}]', n, none_ok=True)
     _count('eval_max_new_tokens', s.eval_max_new_tokens, none_ok=True)
     _count('threads', s.threads, zero_ok=True)
+
+# %% ../nbs/11_sweep.ipynb #c55dfb96
+def _check_hardware(s) -> None:
+    "The dtype by its exact name, the device by its form, no float16 on the CPU, the model a name or None."
     if s.dtype not in _DTYPE_NAMES: raise ValueError(f'dtype {s.dtype!r}: a study names its dtype exactly, one of {list(_DTYPE_NAMES)}')
     try: dev = torch.device(s.device)
     except (RuntimeError, TypeError, ValueError): raise ValueError(f"unknown device {s.device!r}; use 'cpu', 'cuda', 'cuda:N' or 'mps'") from None
     if dev.type == 'cpu' and s.dtype == 'float16': raise ValueError("float16 is not supported on the CPU: use dtype='bfloat16' or 'float32'")
     if s.model is not None and (not isinstance(s.model, str) or not s.model.strip()): raise ValueError(f'model must be None or a name, got {s.model!r}')
+
+# %% ../nbs/11_sweep.ipynb #9647e4fd
+def _check_overrides(s) -> None:
+    "`base` and every variant: a dict of `GreaterConfig` fields (a variant may be a fixed 'prompt' instead), never a seed."
     fields = {f.name for f in dataclasses.fields(GreaterConfig)} - {'seed'}
     for where, o in [('base', s.base)] + [(f'variant {v!r}', o) for v, o in s.variants.items()]:
         if not isinstance(o, dict): raise ValueError(f'{where} must be a dict of settings, got {o!r}')
         if 'seed' in o: raise ValueError(f'seeds are set by `seeds`, not by {where}')
         if bad := sorted(set(o) - fields - ({'prompt'} if where != 'base' else set())):
             raise ValueError(f'{where}: unknown field {bad[0]!r}; the fields are GreaterConfig\'s (or a variant\'s fixed \'prompt\')')
+
+# %% ../nbs/11_sweep.ipynb #21164e37
+def _check_study(s) -> None:
+    "Every field of a `Study`, checked at construction: names, seeds, splits, budgets, dtype, device, and each variant's fields."
+    for check in (_check_grid, _check_counts, _check_hardware, _check_overrides): check(s)
+
+# %% ../nbs/11_sweep.ipynb #9a5011d0
+def _check_runs(s) -> None:
+    "Each optimizing variant built into its configuration (a bad value fails now), each fixed prompt a string alone, the evaluation settings checked, each task loaded."
+    for v, o in s.variants.items():
+        if 'prompt' in o and len(o) > 1: raise ValueError(f"variant {v!r}: a fixed prompt takes no other settings, got {sorted(o)}")
+        if 'prompt' in o and not isinstance(o['prompt'], str): raise ValueError(f'variant {v!r}: the prompt must be a string')
+        if 'prompt' not in o: s.config(v, s.seeds[0])   # fails now on a bad value
+    s.eval_kw   # the evaluation settings from `base`, checked
+    for t in s.tasks: load_task(t)
 
 # %% ../nbs/11_sweep.ipynb #0b28c469
 @dataclass
@@ -97,26 +136,29 @@ class Study:
     threads: int = 1                             # torch threads per job
     root: str = 'results'
 
-    def __post_init__(self):
-        _check_study(self)   # names, seeds, splits, dtype, device, unknown fields: one line each, before anything runs
-        for v, o in self.variants.items():
-            if 'prompt' in o and len(o) > 1: raise ValueError(f"variant {v!r}: a fixed prompt takes no other settings, got {sorted(o)}")
-            if 'prompt' in o and not isinstance(o['prompt'], str): raise ValueError(f'variant {v!r}: the prompt must be a string')
-            if 'prompt' not in o: self.config(v, self.seeds[0])   # fails now on a bad value
-        self.eval_kw   # the evaluation settings from `base`, checked
-        for t in self.tasks: load_task(t)
+    def __post_init__(self): _check_study(self); _check_runs(self)   # one line per problem, before anything runs
 
-    @property
-    def dir(self) -> Path: return Path(self.root)/self.name
+# %% ../nbs/11_sweep.ipynb #53f1dd0c
+@patch(as_prop=True)
+def dir(self:Study) -> Path: return Path(self.root)/self.name
 
-    def config(self, variant:str, seed:int) -> GreaterConfig:
-        "The configuration of one optimizing run."
-        return GreaterConfig(**{**self.base, **self.variants[variant], 'seed': seed})
+@patch
+def config(self:Study, variant:str, seed:int) -> GreaterConfig:
+    "The configuration of one optimizing run."
+    return GreaterConfig(**{**self.base, **self.variants[variant], 'seed': seed})
 
-    @property
-    def eval_kw(self) -> dict:
-        g = GreaterConfig(**{k: v for k, v in self.base.items() if k != 'init_prompt'})
-        return dict(max_new_tokens=self.eval_max_new_tokens or g.max_new_tokens, answer_tokens=g.answer_tokens, batch_size=g.batch_size)
+@patch(as_prop=True)
+def eval_kw(self:Study) -> dict:
+    "The held-out evaluation's settings: the study's reasoning budget (default: `base`'s `max_new_tokens`), answer tokens, batch size."
+    g = GreaterConfig(**{k: v for k, v in self.base.items() if k != 'init_prompt'})
+    return dict(max_new_tokens=self.eval_max_new_tokens or g.max_new_tokens, answer_tokens=g.answer_tokens, batch_size=g.batch_size)
+
+# %% ../nbs/11_sweep.ipynb #eac86f17
+def _hash(obj) -> str: return hashlib.sha1(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
+
+def data_version(task:str) -> str:
+    "A hash of `task` as loaded (every split's rows, answer format, choices, extractor): it changes when the task file does."
+    return _hash(asdict(load_task(task)))
 
 # %% ../nbs/11_sweep.ipynb #b7b6d06b
 @dataclass
@@ -137,17 +179,19 @@ class Job:
     threads: int
     data: str|None = None  # the task's data version (`data_version`), taken when the study's jobs are listed
 
-    @property
-    def dir(self) -> Path: return Path(self.root)/self.study
-    @property
-    def stem(self) -> Path: return self.dir/'runs'/self.task/self.variant/('fixed' if self.seed is None else f'seed{self.seed}')
-    @property
-    def result_path(self) -> Path: return self.stem.with_suffix('.json')
-    @property
-    def log_path(self) -> Path: return self.stem.with_suffix('.jsonl')
-    @property
-    def name(self) -> str: return f"{self.task}/{self.variant}" + ('' if self.seed is None else f"/seed{self.seed}")
+# %% ../nbs/11_sweep.ipynb #0198a1d8
+@patch(as_prop=True)
+def dir(self:Job) -> Path: return Path(self.root)/self.study
+@patch(as_prop=True)
+def stem(self:Job) -> Path: return self.dir/'runs'/self.task/self.variant/('fixed' if self.seed is None else f'seed{self.seed}')
+@patch(as_prop=True)
+def result_path(self:Job) -> Path: return self.stem.with_suffix('.json')
+@patch(as_prop=True)
+def log_path(self:Job) -> Path: return self.stem.with_suffix('.jsonl')
+@patch(as_prop=True)
+def name(self:Job) -> str: return f"{self.task}/{self.variant}" + ('' if self.seed is None else f"/seed{self.seed}")
 
+# %% ../nbs/11_sweep.ipynb #c2d5ad4d
 def jobs(study:Study) -> list[Job]:
     "Every job of `study`, task by task, then variant, then seed."
     out, data = [], {t: data_version(t) for t in study.tasks}
@@ -162,17 +206,12 @@ def jobs(study:Study) -> list[Job]:
 # %% ../nbs/11_sweep.ipynb #12e30291
 CODE_VERSION = 1   # of the algorithm and the evaluation: raise it with a change that alters results, and every result made before is recomputed
 LEGACY = 'legacy'  # the data and code version of a result made before fingerprints: not recorded, so not known
+_RUN_PARTS = ('task', 'data', 'code', 'model', 'dtype', 'device', 'config')   # what an optimization (its run log) depends on
 
-def _hash(obj) -> str: return hashlib.sha1(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
 def _plain(obj): return json.loads(json.dumps(obj))   # as it reads back from a file (tuples as lists)
 def _strip(cfg): return None if cfg is None else {k: v for k, v in cfg.items() if k not in _EXACT_OPTIONS}  # speed options change no result
 
-def data_version(task:str) -> str:
-    "A hash of `task` as loaded (every split's rows, answer format, choices, extractor): it changes when the task file does."
-    return _hash(asdict(load_task(task)))
-
-_RUN_PARTS = ('task', 'data', 'code', 'model', 'dtype', 'device', 'config')   # what an optimization (its run log) depends on
-
+# %% ../nbs/11_sweep.ipynb #7b05b200
 def fingerprint(job:Job) -> dict:
     "Everything that determines a job's result: task and data version, code version, model, dtype, device type, configuration or fixed prompt, held-out splits and rows, evaluation budget."
     return _plain(dict(task=job.task, data=job.data or data_version(job.task), code=CODE_VERSION, model=job.model or 'embedded',
@@ -191,12 +230,14 @@ def recorded(res:dict, folder:Path) -> dict:
                        device=torch.device(res.get('device') or 'cpu').type, config=_strip(res.get('config')), prompt=res.get('prompt'),
                        evals=res.get('evals_n'), eval_kw=kw))
 
+# %% ../nbs/11_sweep.ipynb #2d235018
 _ABSENT = object()
 
 def _short(x) -> str:
     s = '(absent)' if x is _ABSENT else repr(x)
     return s if len(s) <= 60 else s[:57] + '...'
 
+# %% ../nbs/11_sweep.ipynb #6ca78cb3
 def differences(old:dict, new:dict, parts=None) -> list[str]:
     "What differs between a recorded fingerprint `old` and a job's `new` (in `parts`, default all), one phrase each; what a legacy result does not record is not compared."
     out = []
@@ -224,20 +265,15 @@ def read_json(path:Path, keys:tuple=()) -> dict:
     if miss := [k for k in keys if k not in r]: raise Damaged(path, f'no {miss[0]!r}')
     return r
 
+_RESULT_KEYS, _EVAL_KEYS = ('task', 'variant', 'evals'), ('prompt', 'accuracy', 'ce', 'n', 'seconds', 'records')
+
+# %% ../nbs/11_sweep.ipynb #e72e3886
 def move_aside(path:Path, why:str) -> Path:
     "Rename `path` to `<name>.<why>-<n>` (the first free n), next to it; never deletes. Returns the new path."
     n = 1
     while (dst := path.with_name(f'{path.name}.{why}-{n}')).exists() or dst.is_symlink(): n += 1
     os.replace(path, dst)
     return dst
-
-def inside(folder:Path, path:str|Path) -> Path:
-    "`folder/path`, or a one-line `ValueError` when it does not lie inside `folder` (a '..', an absolute path, a link out)."
-    p = Path(folder)/path
-    if not p.resolve().is_relative_to(Path(folder).resolve()): raise ValueError(f'{p} lies outside the study folder {folder}: refusing to use it')
-    return p
-
-_RESULT_KEYS, _EVAL_KEYS = ('task', 'variant', 'evals'), ('prompt', 'accuracy', 'ce', 'n', 'seconds', 'records')
 
 # %% ../nbs/11_sweep.ipynb #7654fb7f
 _MODELS = {}
@@ -248,6 +284,9 @@ def _model(job:Job):
     if key not in _MODELS: _MODELS[key] = load_model(job.model, job.device, job.dtype)
     return _MODELS[key]
 
+def _say(msg:str): print(msg, file=sys.stderr, flush=True)
+
+# %% ../nbs/11_sweep.ipynb #0c34c37c
 def _atomic_json(folder:Path, path:Path, obj):
     "Write `obj` to `path` (checked to lie inside `folder`) in one rename: a reader sees the old file or the new, never half."
     if not Path(path).resolve().is_relative_to(Path(folder).resolve()): raise ValueError(f'{path} lies outside the study folder {folder}: refusing to write it')
@@ -256,130 +295,125 @@ def _atomic_json(folder:Path, path:Path, obj):
     tmp.write_text(json.dumps(obj, indent=1) + '\n')
     os.replace(tmp, path)
 
+# %% ../nbs/11_sweep.ipynb #508af575
 def eval_key(job:Job, split:str, prompt_ids:list[int]) -> str:
     "The hash naming one held-out evaluation (its data and code versions included)."
     what = dict(model=job.model or 'embedded', dtype=job.dtype, device=torch.device(job.device).type, task=job.task, split=split,
                 n=job.evals[split], prompt_ids=list(prompt_ids), data=job.data or data_version(job.task), code=CODE_VERSION, **job.eval_kw)
     return _hash(what)
 
-def held_out(job:Job, split:str, prompt:str|list[int], model, tok) -> str:
-    "Evaluate `prompt` on `split` (or reuse a cached evaluation, a damaged one moved aside); returns the file's path relative to the study folder."
-    ids = prompt_ids_of(tok, prompt)
-    rel = Path('evals')/job.task/split/f'{eval_key(job, split, ids)}.json'
-    path = inside(job.dir, rel)
+# %% ../nbs/11_sweep.ipynb #efa5c35b
+def _reuse_eval(job:Job, rel:Path, path:Path) -> bool:
+    "Is evaluation `rel` in this study's folder (`path`), or copied now from another study's? A damaged own copy is moved aside first."
     if path.exists():
-        try: read_json(path, _EVAL_KEYS); return str(rel)
+        try: read_json(path, _EVAL_KEYS); return True
         except Damaged as e: _say(f'{e}; moved aside to {move_aside(path, "corrupt").name}, rebuilding it')
     for other in sorted(Path(job.root).glob(f'*/{rel}')):
         try: read_json(other, _EVAL_KEYS)
         except Damaged: continue   # another study's damaged file is that study's to rebuild
         path.parent.mkdir(parents=True, exist_ok=True); shutil.copyfile(other, path)
-        return str(rel)
-    r = evaluate(model, tok, job.task, ids, split, job.evals[split], progress=False, **job.eval_kw)
+        return True
+    return False
+
+# %% ../nbs/11_sweep.ipynb #4566e250
+def _eval_file(job:Job, split:str, ids:list[int], r, tok) -> dict:
+    "The evaluation file of `evaluate`'s result `r`: what it was computed on, the numbers, and every row's record."
     recs = [dict(row=i, pred=x['pred'], gold=x['gold'], correct=x['correct'], gold_loss=x['gold_loss'], answer_text=x['answer_text'],
                  reasoning=x['reasoning']) for i, x in enumerate(r.records)]
-    _atomic_json(job.dir, path, dict(task=job.task, split=split, n=r.n, prompt=tok.decode(ids), prompt_ids=ids, model=job.model or 'embedded',
-                            dtype=job.dtype, device=job.device, settings=job.eval_kw, data=job.data or data_version(job.task),
-                            code=CODE_VERSION, accuracy=r.accuracy, ce=r.loss, seconds=round(r.seconds, 2), records=recs))
+    return dict(task=job.task, split=split, n=r.n, prompt=tok.decode(ids), prompt_ids=ids, model=job.model or 'embedded',
+                dtype=job.dtype, device=job.device, settings=job.eval_kw, data=job.data or data_version(job.task),
+                code=CODE_VERSION, accuracy=r.accuracy, ce=r.loss, seconds=round(r.seconds, 2), records=recs)
+
+# %% ../nbs/11_sweep.ipynb #698c44c6
+def held_out(job:Job, split:str, prompt:str|list[int], model, tok) -> str:
+    "Evaluate `prompt` on `split` (or reuse a cached evaluation, a damaged one moved aside); returns the file's path relative to the study folder."
+    ids = prompt_ids_of(tok, prompt)
+    rel = Path('evals')/job.task/split/f'{eval_key(job, split, ids)}.json'
+    path = inside(job.dir, rel)
+    if _reuse_eval(job, rel, path): return str(rel)
+    r = evaluate(model, tok, job.task, ids, split, job.evals[split], progress=False, **job.eval_kw)
+    _atomic_json(job.dir, path, _eval_file(job, split, ids, r, tok))
     return str(rel)
 
-def _say(msg:str): print(msg, file=sys.stderr, flush=True)
-
 # %% ../nbs/11_sweep.ipynb #cb4175ae
-def reuse_run(job:Job) -> Path|None:
-    "Copy a finished run with the same run fingerprint (task, data and code version, configuration and seed, model, dtype, device) from another study; returns its log. Legacy runs are never copied."
-    if job.config is None or job.log_path.exists(): return None
-    want = _hash({k: fingerprint(job)[k] for k in _RUN_PARTS})
+def _run_source(job:Job, want:str) -> Path|None:
+    "The run log of a finished run in another study whose run fingerprint hashes to `want` (with its saved state), or None."
     for p in sorted(Path(job.root).glob(f'*/runs/{job.task}/*/seed{job.seed}.json')):
         if p.parent.parent.parent.parent.resolve() == job.dir.resolve(): continue
         try: fp = read_json(p).get('fingerprint')
         except Damaged: continue   # another study's damaged file is that study's to rebuild
         src = p.with_suffix('.jsonl')
-        if not isinstance(fp, dict) or _hash({k: fp.get(k) for k in _RUN_PARTS}) != want or not _state_path(src).exists(): continue
-        inside(job.dir, job.log_path.relative_to(job.dir)).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(_state_path(src), _state_path(job.log_path))
-        shutil.copyfile(src, job.log_path)
-        return src
+        if isinstance(fp, dict) and _hash({k: fp.get(k) for k in _RUN_PARTS}) == want and _state_path(src).exists(): return src
     return None
 
+# %% ../nbs/11_sweep.ipynb #f27b0e8f
+def reuse_run(job:Job) -> Path|None:
+    "Copy a finished run with the same run fingerprint (task, data and code version, configuration and seed, model, dtype, device) from another study; returns its log. Legacy runs are never copied."
+    if job.config is None or job.log_path.exists(): return None
+    if (src := _run_source(job, _hash({k: fingerprint(job)[k] for k in _RUN_PARTS}))) is None: return None
+    inside(job.dir, job.log_path.relative_to(job.dir)).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(_state_path(src), _state_path(job.log_path))
+    shutil.copyfile(src, job.log_path)
+    return src
+
 # %% ../nbs/11_sweep.ipynb #4a7e57c1
+def _set_aside(job:Job, res:dict, fp:dict, diff:list[str], who:str='') -> None:
+    "Move a result made with another configuration aside (`.stale-n`), and its run log when the run itself changed; say so in one line."
+    p = job.result_path
+    run_changed = bool(differences(recorded(res, job.dir), fp, _RUN_PARTS))
+    moved = [move_aside(p, 'stale')] + ([move_aside(x, 'stale') for x in (job.log_path, _state_path(job.log_path)) if x.exists()] if run_changed else [])
+    _say(f"{who}{job.name} was made with another configuration ({'; '.join(diff)}): recomputing it; the old files are kept as "
+         f"{', '.join(m.name for m in moved)} (to keep the old results in a table, give the new configuration another study name)")
+
+# %% ../nbs/11_sweep.ipynb #ecdecd2d
 def settle(job:Job, who:str='') -> bool:
     "Is `job` finished with its own fingerprint? A damaged file is moved aside (`.corrupt-n`), a result of another configuration (and its run log, if the run changed) moved aside (`.stale-n`), each said in one line; False then, and the job is rebuilt."
     p = job.result_path
     if not p.exists(): return False
     try:
         res = read_json(p, _RESULT_KEYS)
-        diff, new = differences(recorded(res, job.dir), fp := fingerprint(job)), None
-        if diff:
-            run_changed = bool(differences(recorded(res, job.dir), fp, _RUN_PARTS))
-            moved = [move_aside(p, 'stale')] + ([move_aside(x, 'stale') for x in (job.log_path, _state_path(job.log_path)) if x.exists()] if run_changed else [])
-            _say(f"{who}{job.name} was made with another configuration ({'; '.join(diff)}): recomputing it; the old files are kept as "
-                 f"{', '.join(m.name for m in moved)} (to keep the old results in a table, give the new configuration another study name)")
-            return False
+        if diff := differences(recorded(res, job.dir), fp := fingerprint(job)):
+            _set_aside(job, res, fp, diff, who); return False
         for f in (f for arms in res['evals'].values() for f in arms.values()): read_json(inside(job.dir, f), _EVAL_KEYS)
         return True
     except Damaged as e:
         _say(f'{who}{e}; ' + (f'moved aside to {move_aside(e.path, "corrupt").name}, ' if e.path.exists() else '') + 'rebuilding it')
         return False
 
+# %% ../nbs/11_sweep.ipynb #2b45fd2f
+def _run_record(job:Job, fp:dict) -> dict:
+    "What a result records before anything runs: the job, what it runs on, and its fingerprint (with its hash, `key`)."
+    return dict(study=job.study, task=job.task, variant=job.variant, seed=job.seed, config=job.config, prompt=job.prompt, evals_n=job.evals,
+                model=job.model or 'embedded', dtype=job.dtype, device=job.device, threads=job.threads,
+                torch=torch.__version__, cpu=platform.processor() or platform.machine(),
+                gpu=torch.cuda.get_device_name(job.device) if torch.device(job.device).type == 'cuda' else None, fingerprint=fp, key=_hash(fp))
+
+# %% ../nbs/11_sweep.ipynb #16dd7718
+def _optimize(job:Job, res:dict, model, tok) -> dict:
+    "Optimize (resuming the run log, or a copy of an identical run's), record the outcome in `res`; the arms to evaluate."
+    cfg, src = GreaterConfig(**job.config), reuse_run(job)
+    if src: res['reused_from'] = str(src.relative_to(job.root))
+    r = optimize(model, tok, job.task, cfg, job.log_path, resume=job.log_path.exists(), progress=False, model_name=res['model'])
+    _, hist = read_log(job.log_path)
+    res.update(init_prompt=r.init_prompt, best_prompt=r.best_prompt, best_ids=r.best_ids, final_prompt=r.prompt,
+               init_objective=r.init_objective, best_objective=r.best_objective, init_parts=r.init_parts, best_parts=r.best_parts,
+               steps=r.steps, stopped=r.stopped, log=str(job.log_path.relative_to(job.dir)),
+               optimize_seconds=round(sum(h['times']['total'] for h in hist), 2))
+    return {'init': cfg.init_prompt, 'best': r.best_ids}
+
+# %% ../nbs/11_sweep.ipynb #e7ff0739
 def run_job(job:Job) -> dict:
     "Run one job (optimize if needed, then the held-out evaluations); returns its result, which is also saved."
     if settle(job): return read_json(job.result_path)
     if job.threads: torch.set_num_threads(job.threads)
     model, tok = _model(job)
     t0 = time.perf_counter()
-    fp = fingerprint(job)
-    res = dict(study=job.study, task=job.task, variant=job.variant, seed=job.seed, config=job.config, prompt=job.prompt, evals_n=job.evals,
-               model=job.model or 'embedded', dtype=job.dtype, device=job.device, threads=job.threads,
-               torch=torch.__version__, cpu=platform.processor() or platform.machine(),
-               gpu=torch.cuda.get_device_name(job.device) if torch.device(job.device).type == 'cuda' else None, fingerprint=fp, key=_hash(fp))
-    if job.config is None: arms = {'prompt': job.prompt}
-    else:
-        cfg, src = GreaterConfig(**job.config), reuse_run(job)
-        if src: res['reused_from'] = str(src.relative_to(job.root))
-        r = optimize(model, tok, job.task, cfg, job.log_path, resume=job.log_path.exists(), progress=False, model_name=res['model'])
-        _, hist = read_log(job.log_path)
-        res.update(init_prompt=r.init_prompt, best_prompt=r.best_prompt, best_ids=r.best_ids, final_prompt=r.prompt,
-                   init_objective=r.init_objective, best_objective=r.best_objective, init_parts=r.init_parts, best_parts=r.best_parts,
-                   steps=r.steps, stopped=r.stopped, log=str(job.log_path.relative_to(job.dir)),
-                   optimize_seconds=round(sum(h['times']['total'] for h in hist), 2))
-        arms = {'init': cfg.init_prompt, 'best': r.best_ids}
+    res = _run_record(job, fingerprint(job))
+    arms = {'prompt': job.prompt} if job.config is None else _optimize(job, res, model, tok)
     res['evals'] = {s: {a: held_out(job, s, p, model, tok) for a, p in arms.items()} for s in job.evals}
     res['seconds'] = round(time.perf_counter() - t0, 2)
     _atomic_json(job.dir, job.result_path, res)
     return res
-
-# %% ../nbs/11_sweep.ipynb #6fbc86f9
-def run_sweep(
-    study:Study,
-    executor:Executor|None=None, # None: run the jobs here, one after another
-    progress:bool=True,
-    tasks:list[str]|None=None, # run only these tasks' jobs now (the others stay unfinished); default: all
-) -> 'pd.DataFrame':
-    "Run the unfinished jobs of `study` (a result of another configuration is recomputed, a damaged file rebuilt) and return its tidy results table (see `results_table`)."
-    if tasks and (bad := set(tasks) - set(study.tasks)): raise ValueError(f'study {study.name!r} has no task {sorted(bad)[0]!r}; its tasks: {study.tasks}')
-    if study.dir.exists() and not study.dir.is_dir(): raise ValueError(f'{study.dir} is not a folder: a study needs a folder there')
-    # every result checked against this configuration BEFORE study.json says it: stale and damaged files moved aside
-    todo = [j for j in jobs(study) if not settle(j, f'study {study.name}: ') and (not tasks or j.task in tasks)]
-    study.dir.mkdir(parents=True, exist_ok=True)
-    _atomic_json(study.dir, study.dir/'study.json', asdict(study))
-    t0, start, failed = time.perf_counter(), time.strftime('%Y-%m-%dT%H:%M:%S'), []
-    bar = tqdm(total=len(todo), desc=f'study {study.name}', disable=not progress or not todo)
-    def done(j, fut_or_fn):
-        try: fut_or_fn()
-        except Exception as e: failed.append(f'{j.name}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ""}')
-        bar.update(1)
-    if executor is None:
-        for j in todo: done(j, lambda: run_job(j))
-    else:
-        futs = {executor.submit(run_job, j): j for j in todo}
-        for f in as_completed(futs): done(futs[f], f.result)
-    bar.close()
-    with (study.dir/'sweeps.jsonl').open('a') as f:
-        f.write(json.dumps(dict(start=start, wall_seconds=round(time.perf_counter() - t0, 1), jobs_run=len(todo), failed=len(failed),
-                                executor=type(executor).__name__ if executor else None)) + '\n')
-    if failed: raise RuntimeError(f'{len(failed)} of {len(todo)} jobs failed:\n' + '\n'.join(failed))
-    return results_table(study.name, study.root)
 
 # %% ../nbs/11_sweep.ipynb #b037d0ab
 def _expected(spec:dict) -> set[str]|None:
@@ -388,6 +422,14 @@ def _expected(spec:dict) -> set[str]|None:
                  for t in spec['tasks'] for v, o in spec['variants'].items() for s in ([None] if 'prompt' in o else spec['seeds'])}
     except (KeyError, TypeError, AttributeError): return None
 
+# %% ../nbs/11_sweep.ipynb #886c1077
+def _in_study_order(res:list[dict], spec:dict) -> list[dict]:
+    "Results in the study's own order (tasks, then variants, then seeds), so tables and plots read as the study was written."
+    def pos(xs, x): return xs.index(x) if x in xs else len(xs)
+    return sorted(res, key=lambda r: (pos(spec.get('tasks', []), r['task']), pos(list(spec.get('variants', {})), r['variant']),
+                                      r['task'], r['variant'], -1 if r.get('seed') is None else r['seed']))
+
+# %% ../nbs/11_sweep.ipynb #109ac949
 def _results(study:str, root:str|Path='results') -> list[dict]:
     "The results of the study as `study.json` describes it: a result of a variant, task or seed no longer in it is not read."
     d = Path(root)/check_name('study', study)
@@ -396,26 +438,31 @@ def _results(study:str, root:str|Path='results') -> list[dict]:
     want = _expected(spec) if spec else None
     paths = [p for p in (d/'runs').rglob('*.json') if not p.name.endswith('.state.json')]
     res = [read_json(p, _RESULT_KEYS) for p in paths if want is None or p.relative_to(d).as_posix() in want]
-    def pos(xs, x): return xs.index(x) if x in xs else len(xs)
-    # the study's own order (tasks, then variants, then seeds), so tables and plots read as the study was written
-    return sorted(res, key=lambda r: (pos(spec.get('tasks', []), r['task']), pos(list(spec.get('variants', {})), r['variant']),
-                                      r['task'], r['variant'], -1 if r.get('seed') is None else r['seed']))
+    return _in_study_order(res, spec)
 
+# %% ../nbs/11_sweep.ipynb #7a03835d
+def _run_columns(r:dict) -> dict:
+    "The columns a result gives each of its table rows: the run and its training objective, with each part at the start and at the best step."
+    run = {k: r.get(k) for k in ('task', 'variant', 'seed', 'dtype', 'steps', 'init_objective', 'best_objective', 'optimize_seconds')}
+    for part in ('ce', 'lam_fluency', 'error_rate'):
+        run[f'train_init_{part}'] = (r.get('init_parts') or {}).get(part)
+        run[f'train_best_{part}'] = (r.get('best_parts') or {}).get(part)
+    return run
+
+# %% ../nbs/11_sweep.ipynb #759a3244
 def results_table(study:str, root:str|Path='results') -> 'pd.DataFrame':
     "One row per task × variant × seed × split × arm of a study, read from its files."
     import pandas as pd
     rows, d = [], Path(root)/study
     for r in _results(study, root):
-        run = {k: r.get(k) for k in ('task', 'variant', 'seed', 'dtype', 'steps', 'init_objective', 'best_objective', 'optimize_seconds')}
-        for part in ('ce', 'lam_fluency', 'error_rate'):
-            run[f'train_init_{part}'] = (r.get('init_parts') or {}).get(part)
-            run[f'train_best_{part}'] = (r.get('best_parts') or {}).get(part)
+        run = _run_columns(r)
         for split, arms in r['evals'].items():
             for arm, rel in arms.items():
                 e = read_json(inside(d, rel), _EVAL_KEYS)
                 rows.append(dict(run, split=split, arm=arm, prompt=e['prompt'], accuracy=e['accuracy'], ce=e['ce'], n=e['n'], eval_file=rel))
     return pd.DataFrame(rows)
 
+# %% ../nbs/11_sweep.ipynb #d1aaa0b4
 def row_table(study:str, root:str|Path='results') -> 'pd.DataFrame':
     "One row per evaluated question: task, variant, seed, split, arm, row, correct, gold_loss."
     import pandas as pd
@@ -426,18 +473,69 @@ def row_table(study:str, root:str|Path='results') -> 'pd.DataFrame':
                             correct=float(x['correct']), gold_loss=x['gold_loss']))
     return pd.DataFrame(out)
 
+# %% ../nbs/11_sweep.ipynb #6fbc86f9
+def _check_sweep(study:Study, tasks:list[str]|None) -> None:
+    "The tasks to run now are the study's, and its folder is a folder (or not there yet)."
+    if tasks and (bad := set(tasks) - set(study.tasks)): raise ValueError(f'study {study.name!r} has no task {sorted(bad)[0]!r}; its tasks: {study.tasks}')
+    if study.dir.exists() and not study.dir.is_dir(): raise ValueError(f'{study.dir} is not a folder: a study needs a folder there')
+
+# %% ../nbs/11_sweep.ipynb #46219116
+def _run_jobs(todo:list[Job], executor:Executor|None, bar, fn=run_job) -> list[str]:
+    "Run `fn` on every job (here, one after another, or on `executor`), ticking `bar`; one line per failed job."
+    failed = []
+    def done(j, fut_or_fn):
+        try: fut_or_fn()
+        except Exception as e: failed.append(f'{j.name}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ""}')
+        bar.update(1)
+    if executor is None:
+        for j in todo: done(j, lambda: fn(j))
+    else:
+        futs = {executor.submit(fn, j): j for j in todo}
+        for f in as_completed(futs): done(futs[f], f.result)
+    return failed
+
+# %% ../nbs/11_sweep.ipynb #a583e96d
+def _log_sweep(study:Study, start:str, t0:float, todo:list, failed:list, executor) -> None:
+    "Append one line to the study's `sweeps.jsonl`: when it started, its wall time since `t0`, the jobs run and failed, the executor."
+    with (study.dir/'sweeps.jsonl').open('a') as f:
+        f.write(json.dumps(dict(start=start, wall_seconds=round(time.perf_counter() - t0, 1), jobs_run=len(todo), failed=len(failed),
+                                executor=type(executor).__name__ if executor else None)) + '\n')
+
+# %% ../nbs/11_sweep.ipynb #666c1e96
+def run_sweep(
+    study:Study,
+    executor:Executor|None=None, # None: run the jobs here, one after another
+    progress:bool=True,
+    tasks:list[str]|None=None, # run only these tasks' jobs now (the others stay unfinished); default: all
+) -> 'pd.DataFrame':
+    "Run the unfinished jobs of `study` (a result of another configuration is recomputed, a damaged file rebuilt) and return its tidy results table (see `results_table`)."
+    _check_sweep(study, tasks)
+    todo = [j for j in jobs(study) if not settle(j, f'study {study.name}: ') and (not tasks or j.task in tasks)]
+    study.dir.mkdir(parents=True, exist_ok=True)
+    _atomic_json(study.dir, study.dir/'study.json', asdict(study))
+    t0, start = time.perf_counter(), time.strftime('%Y-%m-%dT%H:%M:%S')
+    bar = tqdm(total=len(todo), desc=f'study {study.name}', disable=not progress or not todo)
+    failed = _run_jobs(todo, executor, bar)
+    bar.close()
+    _log_sweep(study, start, t0, todo, failed, executor)
+    if failed: raise RuntimeError(f'{len(failed)} of {len(todo)} jobs failed:\n' + '\n'.join(failed))
+    return results_table(study.name, study.root)
+
 # %% ../nbs/11_sweep.ipynb #cacb1c44
+def _arm_grid(sub:'pd.DataFrame', v:str, arm:str, col:str, where:str) -> 'pd.DataFrame':
+    "One arm's per-row values as a seeds × rows table (a fixed prompt, which has no seed, as the one seed -1)."
+    x = sub[(sub.variant == v) & (sub.arm == arm)]
+    if x.empty: raise ValueError(f'no rows for variant {v!r}, arm {arm!r} on {where}')
+    return x.pivot_table(index='seed', columns='row', values=col, dropna=False) if x.seed.notna().any() else \
+           x.pivot_table(index=x.seed.fillna(-1), columns='row', values=col)
+
+# %% ../nbs/11_sweep.ipynb #b2e76ef2
 def paired(rows:'pd.DataFrame', task:str, split:str, a:tuple[str, str], b:tuple[str, str], metric:str='accuracy', **kw):
     "Paired bootstrap comparison of arm `b` against arm `a` (each a `(variant, arm)`) on one task and split."
     from greater_nb.measure import paired_bootstrap
     col = {'accuracy': 'correct', 'CE': 'gold_loss'}[metric]
     sub = rows[(rows.task == task) & (rows.split == split)]
-    def grid(v, arm):
-        x = sub[(sub.variant == v) & (sub.arm == arm)]
-        if x.empty: raise ValueError(f'no rows for variant {v!r}, arm {arm!r} on {task}/{split}')
-        return x.pivot_table(index='seed', columns='row', values=col, dropna=False) if x.seed.notna().any() else \
-               x.pivot_table(index=x.seed.fillna(-1), columns='row', values=col)
-    A, B = grid(*a), grid(*b)
+    A, B = _arm_grid(sub, *a, col, f'{task}/{split}'), _arm_grid(sub, *b, col, f'{task}/{split}')
     if (A.index == -1).all(): A = A.reindex([-1] * len(B)).set_axis(B.index)
     if (B.index == -1).all(): B = B.reindex([-1] * len(A)).set_axis(A.index)
     seeds = sorted(set(A.index) & set(B.index))
@@ -455,6 +553,7 @@ def summary(table:'pd.DataFrame', split:str='test') -> 'pd.DataFrame':
     return pd.DataFrame([dict(task=k[0], variant=k[1], arm=k[2], accuracy=mean_spread(x.accuracy, pct=True), CE=mean_spread(x.ce),
                               seeds=len(x)) for k, x in t.groupby(['task', 'variant', 'arm'], sort=False)])
 
+# %% ../nbs/11_sweep.ipynb #68077872
 def effects(rows:'pd.DataFrame', task:str, split:str='test', metric:str='accuracy',
             reference:tuple[str, str]|None=None, variants:list[str]|None=None, **kw) -> dict:
     "Paired comparisons `{variant: Paired}` of each variant's optimized prompt against `reference` (default: its own initial prompt)."
@@ -462,20 +561,23 @@ def effects(rows:'pd.DataFrame', task:str, split:str='test', metric:str='accurac
     vs = variants or [v for v in dict.fromkeys(sub.variant) if (sub[sub.variant == v].arm == 'best').any()]
     return {v: paired(rows, task, split, reference or (v, 'init'), (v, 'best'), metric, **kw) for v in vs}
 
+# %% ../nbs/11_sweep.ipynb #22dd6099
+def _history_rows(r:dict, head:dict, recs:list[dict]) -> list[dict]:
+    "Step 0 (the initial prompt, from the run log's head) and one row per step record of one run."
+    ip, who = head.get('init_parts') or {}, dict(task=r['task'], variant=r['variant'], seed=r['seed'])
+    return [dict(who, step=0, objective=head['init_objective'], ce=ip.get('ce'), lam_fluency=ip.get('lam_fluency'), prompt_nll=ip.get('prompt_nll'),
+                 best_objective=head['init_objective'], n_candidates=None, prompt_tokens=len(head['init_prompt_ids']), seconds=0.)] + \
+           [dict(who, step=x['step'], objective=x['objective'], ce=x.get('ce'), lam_fluency=x.get('lam_fluency'), prompt_nll=x.get('prompt_nll'),
+                 best_objective=x['best_objective'], n_candidates=len(x['candidates']), prompt_tokens=len(x['prompt_ids']),
+                 seconds=x['times']['total']) for x in recs]
+
+# %% ../nbs/11_sweep.ipynb #a455e6e9
 def histories(study:str, root:str|Path='results') -> 'pd.DataFrame':
     "One row per optimization step of every run of a study: objective, its parts, prompt NLL, best so far, candidates, seconds."
     import pandas as pd
     out, d = [], Path(root)/study
     for r in _results(study, root):
-        if not r.get('log'): continue
-        head, recs = read_log(d/r['log'])
-        ip = head.get('init_parts') or {}
-        out.append(dict(task=r['task'], variant=r['variant'], seed=r['seed'], step=0, objective=head['init_objective'],
-                        ce=ip.get('ce'), lam_fluency=ip.get('lam_fluency'), prompt_nll=ip.get('prompt_nll'),
-                        best_objective=head['init_objective'], n_candidates=None, prompt_tokens=len(head['init_prompt_ids']), seconds=0.))
-        out += [dict(task=r['task'], variant=r['variant'], seed=r['seed'], step=x['step'], objective=x['objective'], ce=x.get('ce'),
-                     lam_fluency=x.get('lam_fluency'), prompt_nll=x.get('prompt_nll'), best_objective=x['best_objective'],
-                     n_candidates=len(x['candidates']), prompt_tokens=len(x['prompt_ids']), seconds=x['times']['total']) for x in recs]
+        if r.get('log'): out += _history_rows(r, *read_log(d/r['log']))
     return pd.DataFrame(out)
 
 # %% ../nbs/11_sweep.ipynb #e8ebe7b7
@@ -486,27 +588,37 @@ def verdict(p, what:str='the change') -> str:
            'not distinguishable from noise' if not p.excludes_zero else 'inconsistent across seeds'
     return f"{what}: {p} — {word}."
 
-def plot_study(table:'pd.DataFrame', rows:'pd.DataFrame', task:str, split:str='test', reference:tuple[str, str]|None=None, title:str=''):
-    "Accuracy per variant (initial vs optimized prompt, a dot per seed) and paired effects on accuracy and CE."
-    import matplotlib.pyplot as plt
-    from greater_nb.measure import plot_paired
-    t = table[(table.task == task) & (table.split == split)]
-    variants = list(dict.fromkeys(t.variant))
-    fig, ax = plt.subplots(1, 3, figsize=(14, 0.55 * len(variants) + 1.6), gridspec_kw=dict(width_ratios=[1.1, 1, 1]))
+# %% ../nbs/11_sweep.ipynb #d7113469
+def _plot_arms(ax, t:'pd.DataFrame', variants:list[str], split:str):
+    "Held-out accuracy per variant on `ax`: the initial prompt (open), the optimized (filled), a fixed prompt (square), a dot per seed."
     for y, v in enumerate(variants):
         for arm, style in (('init', dict(mfc='none', color='C1')), ('best', dict(color='C0')), ('prompt', dict(color='C2', marker='s'))):
             x = t[(t.variant == v) & (t.arm == arm)].accuracy * 100
-            if len(x): ax[0].plot(x, [y + {'init': -.12, 'best': .12, 'prompt': 0}[arm]] * len(x), ls='none', ms=6, alpha=.8, **{'marker': 'o', **style})
-    ax[0].set_yticks(range(len(variants)), variants); ax[0].invert_yaxis(); ax[0].set_xlabel(f'{split} accuracy (%)')
-    ax[0].plot([], [], 'o', mfc='none', color='C1', label='initial prompt'); ax[0].plot([], [], 'o', color='C0', label='optimized')
-    if (t.arm == 'prompt').any(): ax[0].plot([], [], 's', color='C2', label='fixed prompt')
-    ax[0].legend(fontsize=8, loc='best')
+            if len(x): ax.plot(x, [y + {'init': -.12, 'best': .12, 'prompt': 0}[arm]] * len(x), ls='none', ms=6, alpha=.8, **{'marker': 'o', **style})
+    ax.set_yticks(range(len(variants)), variants); ax.invert_yaxis(); ax.set_xlabel(f'{split} accuracy (%)')
+    ax.plot([], [], 'o', mfc='none', color='C1', label='initial prompt'); ax.plot([], [], 'o', color='C0', label='optimized')
+    if (t.arm == 'prompt').any(): ax.plot([], [], 's', color='C2', label='fixed prompt')
+    ax.legend(fontsize=8, loc='best')
+
+# %% ../nbs/11_sweep.ipynb #fb62a186
+def _plot_effects(ax, rows:'pd.DataFrame', task:str, split:str, reference:tuple[str, str]|None, opt:list[str]):
+    "Forest plots of the optimized variants' paired effects on accuracy (`ax[0]`) and CE (`ax[1]`) against `reference`."
+    from greater_nb.measure import plot_paired
+    ref = f'{reference[0]} ({reference[1]})' if reference else 'its initial prompt'
+    plot_paired(effects(rows, task, split, 'accuracy', reference, opt), ax[0], xlabel=f'Δ accuracy vs {ref} (points)')
+    plot_paired(effects(rows, task, split, 'CE', reference, opt), ax[1], xlabel=f'Δ answer CE vs {ref} (nats)')
+    for a in ax: a.set_yticklabels([])
+
+# %% ../nbs/11_sweep.ipynb #fbc4be7a
+def plot_study(table:'pd.DataFrame', rows:'pd.DataFrame', task:str, split:str='test', reference:tuple[str, str]|None=None, title:str=''):
+    "Accuracy per variant (initial vs optimized prompt, a dot per seed) and paired effects on accuracy and CE."
+    import matplotlib.pyplot as plt
+    t = table[(table.task == task) & (table.split == split)]
+    variants = list(dict.fromkeys(t.variant))
+    fig, ax = plt.subplots(1, 3, figsize=(14, 0.55 * len(variants) + 1.6), gridspec_kw=dict(width_ratios=[1.1, 1, 1]))
+    _plot_arms(ax[0], t, variants, split)
     opt = [v for v in variants if (t[t.variant == v].arm == 'best').any()]
-    if opt:
-        ref = f'{reference[0]} ({reference[1]})' if reference else 'its initial prompt'
-        plot_paired(effects(rows, task, split, 'accuracy', reference, opt), ax[1], xlabel=f'Δ accuracy vs {ref} (points)')
-        plot_paired(effects(rows, task, split, 'CE', reference, opt), ax[2], xlabel=f'Δ answer CE vs {ref} (nats)')
-        for a in ax[1:]: a.set_yticklabels([])
+    if opt: _plot_effects(ax[1:], rows, task, split, reference, opt)
     fig.suptitle(title or f'{task}, {split} rows'); fig.tight_layout()
     return fig
 
