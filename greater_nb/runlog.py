@@ -215,16 +215,6 @@ def _read_state(sp:Path) -> dict:
     if bad: raise ValueError(f"cannot resume: {sp} is not an optimizer state ({bad}); {fix}")
     return d
 
-# %% ../nbs/appendix/a8_runlog.ipynb #e3d0d5bd
-def replay_log(head:dict, records:list[dict], frozen_prefix:int=0, early_stop:bool=True) -> dict:
-    "The optimizer state after the last step record, replayed from the log alone (as the dict `State(**d)` takes); its `current` score is empty, so the next step generates the current prompt's reasoning again."
-    p0 = head['init_prompt_ids']
-    st = dict(step=0, prompt=list(p0), position=frozen_prefix, init_len=len(p0), current=asdict(Score([], 0., 0., 0., 0., 0.)),
-              best_prompt=list(p0), best_objective=head['init_objective'], init_objective=head['init_objective'],
-              sweep_start=list(p0), init_parts=dict(head['init_parts']), best_parts=dict(head['init_parts']), stopped='')
-    for r in records: _replay_step(st, r, frozen_prefix, early_stop)
-    return st
-
 # %% ../nbs/appendix/a8_runlog.ipynb #e225598a
 def _replay_step(st:dict, r:dict, frozen_prefix:int, early_stop:bool):
     "Apply step record `r` to state `st`, as the step did (notebook 09's `_commit`), checking that it follows."
@@ -240,6 +230,16 @@ def _replay_step(st:dict, r:dict, frozen_prefix:int, early_stop:bool):
     if wrapped:
         if early_stop and new == st['sweep_start']: st['stopped'] = f"a full sweep left the prompt unchanged (step {st['step']})"
         st['sweep_start'] = list(new)
+
+# %% ../nbs/appendix/a8_runlog.ipynb #e3d0d5bd
+def replay_log(head:dict, records:list[dict], frozen_prefix:int=0, early_stop:bool=True) -> dict:
+    "The optimizer state after the last step record, replayed from the log alone (as the dict `State(**d)` takes); its `current` score is empty, so the next step generates the current prompt's reasoning again."
+    p0 = head['init_prompt_ids']
+    st = dict(step=0, prompt=list(p0), position=frozen_prefix, init_len=len(p0), current=asdict(Score([], 0., 0., 0., 0., 0.)),
+              best_prompt=list(p0), best_objective=head['init_objective'], init_objective=head['init_objective'],
+              sweep_start=list(p0), init_parts=dict(head['init_parts']), best_parts=dict(head['init_parts']), stopped='')
+    for r in records: _replay_step(st, r, frozen_prefix, early_stop)
+    return st
 
 # %% ../nbs/appendix/a8_runlog.ipynb #5a7b629a
 def read_config(log:str|Path) -> dict:
