@@ -49,7 +49,7 @@ def _write_checkpoint(model, tok, folder:Path):
     save_file(sd, folder/'model.safetensors', metadata={'format': 'pt'})
     tok.save_pretrained(folder)
 
-# %% ../nbs/appendix/a3_gguf.ipynb #b1507ef1
+# %% ../nbs/appendix/a3_gguf.ipynb #9ca487ef
 def _write_folder(dest:Path, write) -> Path:
     "`write(tmp)` into a temporary folder next to `dest`, then rename it to `dest`; a folder another process completed first wins."
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -62,7 +62,7 @@ def _write_folder(dest:Path, write) -> Path:
     finally: shutil.rmtree(tmp, ignore_errors=True)
     return dest
 
-# %% ../nbs/appendix/a3_gguf.ipynb #e12f0056
+# %% ../nbs/appendix/a3_gguf.ipynb #c993c171
 def convert_gguf(
     path:Path, # a .gguf checkpoint
 ) -> Path:

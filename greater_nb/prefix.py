@@ -32,14 +32,14 @@ class Prefix:
         "A fresh `DynamicCache` holding the prefixes (a forward pass appends to the cache it gets, so one per pass)."
         return DynamicCache(list(zip(self.keys, self.values)))
 
-# %% ../nbs/appendix/a7_prefix_cache.ipynb #902c1102
+# %% ../nbs/appendix/a7_prefix_cache.ipynb #41b24680
 @patch
 def forward_kw(self:Prefix, model, mask:torch.Tensor) -> dict:
     "Keyword arguments of `model`'s forward for new columns with attention `mask` `[B, T]` after the prefixes."
     full = torch.cat([self.mask, mask], 1)
     return dict(attention_mask=full, position_ids=positions(full)[:, self.mask.shape[1]:], **cache_kw(model, self.cache()))
 
-# %% ../nbs/appendix/a7_prefix_cache.ipynb #6a809eec
+# %% ../nbs/appendix/a7_prefix_cache.ipynb #d27f026d
 @patch
 def strip(self:Prefix, j:int, ids:list[int]) -> list[int]:
     "Row `j`'s tokens after its cached prefix; a `ValueError` if `ids` does not start with it."
@@ -47,7 +47,7 @@ def strip(self:Prefix, j:int, ids:list[int]) -> list[int]:
     if list(ids[:n]) != self.ids[j]: raise ValueError(f'row {j} does not start with its cached prefix')
     return list(ids[n:])
 
-# %% ../nbs/appendix/a7_prefix_cache.ipynb #c1402b87
+# %% ../nbs/appendix/a7_prefix_cache.ipynb #9eb3c6c5
 @patch
 def tails(self:Prefix, rows:list) -> list:
     "`Row`s (notebook 05) without their cached prefixes: every column index moves left by the prefix's length."
@@ -68,14 +68,14 @@ class PrefixCache:
         c = model.config
         return getattr(c, 'sliding_window', None) is None and set(getattr(c, 'layer_types', None) or ['full_attention']) == {'full_attention'}
 
-# %% ../nbs/appendix/a7_prefix_cache.ipynb #49605a03
+# %% ../nbs/appendix/a7_prefix_cache.ipynb #5102b35c
 @patch
 def prefix_ids(self:PrefixCache, question:str) -> list[int]:
     "The cached tokens of `question`: everything before a (non-empty) prompt but the last token."
     ids, start = self.layout.encode(question, [0])
     return ids[:start - 1]
 
-# %% ../nbs/appendix/a7_prefix_cache.ipynb #7ae81611
+# %% ../nbs/appendix/a7_prefix_cache.ipynb #5ef2538a
 @patch
 def _compute(self:PrefixCache, qs:list[str]):
     "One left-padded batch of prefixes through the base model; each question's keys and values, cut to its own columns, kept."
@@ -89,7 +89,7 @@ def _compute(self:PrefixCache, qs:list[str]):
         cut = lambda t: t[j:j + 1, :, L - len(seq):].clone()
         self.rows[q] = (seq, [cut(l.keys) for l in cache.layers], [cut(l.values) for l in cache.layers])
 
-# %% ../nbs/appendix/a7_prefix_cache.ipynb #5259e806
+# %% ../nbs/appendix/a7_prefix_cache.ipynb #750edf53
 @patch
 def fill(self:PrefixCache, questions:list[str]):
     "Compute the prefixes of the `questions` not cached yet, `batch_size` at a time, with no gradient."
@@ -97,7 +97,7 @@ def fill(self:PrefixCache, questions:list[str]):
     with torch.no_grad():
         for s in range(0, len(todo), self.batch_size): self._compute(todo[s:s + self.batch_size])
 
-# %% ../nbs/appendix/a7_prefix_cache.ipynb #ad87a65a
+# %% ../nbs/appendix/a7_prefix_cache.ipynb #1022bed7
 @patch
 def select(self:PrefixCache, questions:list[str]) -> Prefix:
     "The `Prefix` of `questions` (one row each, in order), left-padded to the longest."
