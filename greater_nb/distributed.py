@@ -22,7 +22,7 @@ __all__ = ['RankFailed', 'Ranks', 'start_group', 'world_size', 'is_main', 'from_
 class RankFailed(RuntimeError):
     "Another rank died, or the launcher stopped this one: the run cannot go on (resume it from the run log)."
 
-# %% ../nbs/appendix/a6_distributed.ipynb #411ad690
+# %% ../nbs/appendix/a6_distributed.ipynb #5b082df1
 @dataclass
 class Ranks:
     "This process's rank in a `torch.distributed` group, and the collectives a data-parallel GReaTer step needs."
@@ -34,7 +34,7 @@ class Ranks:
     @property
     def main(self) -> bool: return self.rank == 0
 
-# %% ../nbs/appendix/a6_distributed.ipynb #08e3d4d4
+# %% ../nbs/appendix/a6_distributed.ipynb #0e68a966
 @patch
 def bounds(self:Ranks, n:int) -> tuple[int, int]:
     "The slice `[lo, hi)` of `n` items that is this rank's."
@@ -61,7 +61,7 @@ def _collective(r:Ranks, what:str):
         if isinstance(e, RankFailed): raise
         raise RankFailed(f"rank {r.rank} lost contact with another rank during {what} (it died or was stopped)") from None
 
-# %% ../nbs/appendix/a6_distributed.ipynb #46604d79
+# %% ../nbs/appendix/a6_distributed.ipynb #d8675779
 @patch
 def sum(self:Ranks, t:torch.Tensor) -> torch.Tensor:
     "`t` summed over the ranks (every rank gets the sum)."
@@ -69,7 +69,7 @@ def sum(self:Ranks, t:torch.Tensor) -> torch.Tensor:
     with _collective(self, 'an all-reduce'): dist.all_reduce(x, op=dist.ReduceOp.SUM)
     return x.to(t.device, t.dtype)
 
-# %% ../nbs/appendix/a6_distributed.ipynb #0c39e7e2
+# %% ../nbs/appendix/a6_distributed.ipynb #66eb1986
 @patch
 def gather(self:Ranks, xs:list) -> list:
     "Every rank's list `xs`, concatenated in rank order (every rank gets all of it)."
@@ -77,7 +77,7 @@ def gather(self:Ranks, xs:list) -> list:
     with _collective(self, 'an all-gather'): dist.all_gather_object(out, xs)
     return [x for part in out for x in part]
 
-# %% ../nbs/appendix/a6_distributed.ipynb #e54e5ffd
+# %% ../nbs/appendix/a6_distributed.ipynb #b94e2c81
 @patch
 def from_rank0(self:Ranks, fn):
     "`fn()` run on rank 0 alone; its result, or the exception it raised, reaches every rank."
@@ -101,7 +101,7 @@ def _env_int(name:str, lo:int, hi:int|None=None, default:str|None=None) -> int:
     if x < lo or (hi is not None and x > hi): raise ValueError(f"{name}={x} is out of range ({lo} to {hi if hi is not None else '∞'})")
     return x
 
-# %% ../nbs/appendix/a6_distributed.ipynb #33abb7b8
+# %% ../nbs/appendix/a6_distributed.ipynb #50fe1e97
 def world_size() -> int:
     "The number of processes `torchrun` started (1 outside `torchrun`); a one-line `ValueError` when `WORLD_SIZE` is malformed."
     return _env_int('WORLD_SIZE', 1, default='1')
@@ -111,7 +111,7 @@ def is_main() -> bool:
     try: return world_size() == 1 or os.environ.get('RANK', '0').strip() == '0'
     except ValueError: return True
 
-# %% ../nbs/appendix/a6_distributed.ipynb #4f5c24a0
+# %% ../nbs/appendix/a6_distributed.ipynb #94df23df
 def _rank_device(device, local:int) -> torch.device:
     "The device of local rank `local`: its GPU when `device` is (or `'auto'` finds) CUDA, else the CPU; one line when there is no such GPU."
     try: kind = torch.device(device).type if device not in (None, 'auto') else ('cuda' if torch.cuda.is_available() else 'cpu')
@@ -120,7 +120,7 @@ def _rank_device(device, local:int) -> torch.device:
         raise ValueError(f"--device {device} under torchrun: this machine has {torch.cuda.device_count()} CUDA device(s) for local rank {local}; use --device cpu")
     return torch.device('cuda', local) if kind == 'cuda' else torch.device('cpu')
 
-# %% ../nbs/appendix/a6_distributed.ipynb #b2f07f39
+# %% ../nbs/appendix/a6_distributed.ipynb #37902a61
 def from_env(device:str|torch.device|None=None) -> Ranks|None:
     "This process's `Ranks` under `torchrun` (joining the group on first use), or `None` when it runs alone."
     size = world_size()
@@ -132,7 +132,7 @@ def from_env(device:str|torch.device|None=None) -> Ranks|None:
         dist.init_process_group('nccl' if dev.type == 'cuda' else 'gloo')  # env:// : torchrun's rendezvous
     return Ranks(rank, size, local, dev)
 
-# %% ../nbs/appendix/a6_distributed.ipynb #ece13755
+# %% ../nbs/appendix/a6_distributed.ipynb #2ed0c9d8
 def check_shares(r:Ranks|None, n:int):
     "Every rank needs at least one of the `n` training examples (a one-line `ValueError` otherwise)."
     if r is not None and n < r.size:
@@ -146,7 +146,7 @@ def _local_sums(P:int, ce, flu, pn, ok) -> torch.Tensor:
     return torch.stack([v(ce).sum(1), v(flu).sum(1), pn.nan_to_num(0.).sum(1), (~pn.isnan()).sum(1).double(),
                         v(ok).sum(1), torch.full((P,), float(pn.shape[1]), dtype=torch.float64)], 1)
 
-# %% ../nbs/appendix/a6_distributed.ipynb #6a383ac3
+# %% ../nbs/appendix/a6_distributed.ipynb #d7755342
 def _chains_in_order(r:Ranks, rs:list[list[int]], P:int) -> list[list]:
     "Each prompt's chains over all ranks, in example order: each rank's block is prompt-major, so it is cut into P parts."
     parts = [[] for _ in range(P)]
@@ -155,7 +155,7 @@ def _chains_in_order(r:Ranks, rs:list[list[int]], P:int) -> list[list]:
         for j in range(P): parts[j] += block[j*m:(j+1)*m]
     return parts
 
-# %% ../nbs/appendix/a6_distributed.ipynb #51bc807d
+# %% ../nbs/appendix/a6_distributed.ipynb #fb8e1143
 def reduce_scores(
     r:Ranks, prompts:list[list[int]],
     ce:torch.Tensor, flu:torch.Tensor, pn:torch.Tensor, # [P * n_local] per-example answer CE, fluency term, prompt NLL (NaN: none)
@@ -182,7 +182,7 @@ def stop_on_sigterm():
     def stop(*_): raise RankFailed('the launcher stopped this rank (SIGTERM): another rank failed or the run was cancelled')
     signal.signal(signal.SIGTERM, stop)
 
-# %% ../nbs/appendix/a6_distributed.ipynb #36c6c299
+# %% ../nbs/appendix/a6_distributed.ipynb #65399b94
 def exit_for_test(r:Ranks|None, step:int):
     "Test hook: die like a crashed rank at `step` when `GREATER_NB_TEST_EXIT` is `'<rank>:<step>'`."
     spec = os.environ.get('GREATER_NB_TEST_EXIT')
