@@ -24,7 +24,7 @@ def cache_kw(model, cache:DynamicCache) -> dict:
     name = 'cache' if 'cache' in inspect.signature(model.forward).parameters else 'past_key_values'
     return {name: cache, 'use_cache': True}
 
-# %% ../nbs/appendix/a2_steppers.ipynb #03246e85
+# %% ../nbs/appendix/a2_steppers.ipynb #05c436ec
 def output_logits(model, h:torch.Tensor) -> torch.Tensor:
     "The output head on final hidden states `h`, with the logit soft-capping some models (Gemma-2) apply."
     logits = model.get_output_embeddings()(h)
@@ -59,7 +59,7 @@ class _Stepper:
         "Logits of the last `keep` columns (see `hidden`)."
         return output_logits(self.model, self.hidden(ids, mask, pos, keep))
 
-# %% ../nbs/appendix/a2_steppers.ipynb #bb3c4dd6
+# %% ../nbs/appendix/a2_steppers.ipynb #ef68c1ce
 class HFStepper(_Stepper):
     "Incremental forward passes through transformers' own model code and `DynamicCache`."
     def __init__(self, model, batch:int, max_len:int):
@@ -72,14 +72,14 @@ class HFStepper(_Stepper):
         am = mask if self.window is None else window_masks(self.model, mask, pos, self.window)
         return base(input_ids=ids, attention_mask=am, position_ids=pos, **self.kw).last_hidden_state[:, -keep:]
 
-# %% ../nbs/appendix/a2_steppers.ipynb #c5fd85db
+# %% ../nbs/appendix/a2_steppers.ipynb #89ce17d6
 @patch
 def crop(self:HFStepper, n:int):
     "Drop every cached column from `n` on."
     extra = self.cache.get_seq_length() - n
     if extra > 0: self.cache.crop(-extra)
 
-# %% ../nbs/appendix/a2_steppers.ipynb #5522c5f9
+# %% ../nbs/appendix/a2_steppers.ipynb #f0841ba7
 @patch
 def load(self:HFStepper, keys:list[torch.Tensor], values:list[torch.Tensor]):
     "Start from cached keys and values (per layer `[B, n_kv_heads, L, head_dim]`, appendix a7) instead of an empty cache."
@@ -106,7 +106,7 @@ def _fused_weights(model) -> list:
                                 for l in layers]
     return model._greater_fused
 
-# %% ../nbs/appendix/a2_steppers.ipynb #ac37889b
+# %% ../nbs/appendix/a2_steppers.ipynb #3253ad1f
 class LeanStepper(_Stepper):
     "Incremental forward passes for Llama-architecture decoders with fused projections and a preallocated cache."
     @staticmethod
@@ -133,7 +133,7 @@ def _causal_bias(mask:torch.Tensor, n:int, T:int, x:torch.Tensor) -> torch.Tenso
     allowed = mask[:, None, None, :S].bool() & (torch.arange(S, device=mask.device) <= n + torch.arange(T, device=mask.device)[:, None])
     return torch.zeros(allowed.shape, dtype=x.dtype, device=x.device).masked_fill_(~allowed, torch.finfo(x.dtype).min)
 
-# %% ../nbs/appendix/a2_steppers.ipynb #833315a3
+# %% ../nbs/appendix/a2_steppers.ipynb #e7cc9545
 @patch
 def _qkv(self:LeanStepper, layer, Wqkv:torch.Tensor, x:torch.Tensor):
     "Queries `[B, nh, T, hd]`, keys and values `[B, nkv, T, hd]` of `x` `[B, T, d]`, from the fused QKV weight."
@@ -145,7 +145,7 @@ def _qkv(self:LeanStepper, layer, Wqkv:torch.Tensor, x:torch.Tensor):
     v = qkv[..., q_n + kv_n:].view(B, T, self.nkv, self.hd).transpose(1, 2)
     return q, k, v
 
-# %% ../nbs/appendix/a2_steppers.ipynb #6d1d96d5
+# %% ../nbs/appendix/a2_steppers.ipynb #ca191c36
 @patch
 def _attend(self:LeanStepper, layer, q:torch.Tensor, K:torch.Tensor, V:torch.Tensor, bias:torch.Tensor, x:torch.Tensor) -> torch.Tensor:
     "`x` plus the attention of queries `q` over keys `K` and values `V` (with additive `bias`), projected back."
@@ -158,7 +158,7 @@ def _mlp(layer, Wgu:torch.Tensor, x:torch.Tensor) -> torch.Tensor:
     g, u = F.linear(layer.post_attention_layernorm(x), Wgu).chunk(2, -1)
     return x + layer.mlp.down_proj(F.silu(g) * u)
 
-# %% ../nbs/appendix/a2_steppers.ipynb #65afa53f
+# %% ../nbs/appendix/a2_steppers.ipynb #5dd8b0d0
 @patch
 def hidden(self:LeanStepper, ids:torch.Tensor, mask:torch.Tensor, pos:torch.Tensor, keep:int) -> torch.Tensor:
     "Feed `ids` `[B, T]` (at positions `pos`) given the attention `mask` over cache + new columns; final hidden states of the last `keep` columns."
@@ -177,7 +177,7 @@ def hidden(self:LeanStepper, ids:torch.Tensor, mask:torch.Tensor, pos:torch.Tens
     self.n = S
     return base.norm(x[:, -keep:])
 
-# %% ../nbs/appendix/a2_steppers.ipynb #f37fdc12
+# %% ../nbs/appendix/a2_steppers.ipynb #3913e8d8
 @patch
 def load(self:LeanStepper, keys:list[torch.Tensor], values:list[torch.Tensor]):
     "Start from cached keys and values (per layer `[B, n_kv_heads, L, head_dim]`, appendix a7): they fill the first `L` columns."
@@ -235,7 +235,7 @@ def hidden(self:StaticStepper, ids:torch.Tensor, mask:torch.Tensor, pos:torch.Te
     self.n = S
     return h
 
-# %% ../nbs/appendix/a2_steppers.ipynb #103a0cf0
+# %% ../nbs/appendix/a2_steppers.ipynb #7cce6288
 @patch
 def capture(self:StaticStepper):
     "Run the step once on a side stream (warm-up: it computes the real step, so it is harmless), then record it in a CUDA graph."
@@ -263,13 +263,13 @@ def _greedy_choices(model, h:torch.Tensor) -> torch.Tensor:
     "Greedy's token after each column of hidden states `h` `[B, T, d]`, by chunks of 16 columns so their logits never all exist at once."
     return torch.cat([output_logits(model, c).argmax(-1) for c in h.split(16, 1)], 1)
 
-# %% ../nbs/appendix/a2_steppers.ipynb #85a6e259
+# %% ../nbs/appendix/a2_steppers.ipynb #289872dd
 def _accepted_count(pred:torch.Tensor, dids:torch.Tensor, dmask:torch.Tensor, stop:torch.Tensor) -> torch.Tensor:
     "Each row's number of leading draft tokens that greedy decoding would write too (`pred`), none masked and none ending the chain."
     hit = (pred == dids) & dmask.bool() & ~torch.isin(dids, stop)
     return hit.long().cumprod(-1).sum(-1)
 
-# %% ../nbs/appendix/a2_steppers.ipynb #e2b0ff57
+# %% ../nbs/appendix/a2_steppers.ipynb #37f66a21
 def verify_drafts(
     model, step, # the model, and a fresh stepper for it
     ids:torch.Tensor, mask:torch.Tensor, # [B, L] left-padded inputs, and the attention mask over the cached columns and them
