@@ -25,14 +25,14 @@ class _Parser(argparse.ArgumentParser):
     "Argument errors in one line (no usage block), exit status 2."
     def error(self, message): self.exit(2, f'{self.prog}: error: {message} (see {self.prog} --help)\n')
 
-# %% ../nbs/appendix/a1_cli.ipynb #777cbfa7
+# %% ../nbs/appendix/a1_cli.ipynb #e4b33253
 def _model_args(p:argparse.ArgumentParser):
     p.add_argument('--model', default=None, help='HF model id, local folder or .gguf file (default: embedded SmolLM2-135M-Instruct)')
     p.add_argument('--device', default='auto', help="'auto' (cuda > mps > cpu), 'cpu', 'cuda', 'cuda:1', ...")
     p.add_argument('--dtype', default='auto', help="'auto' (bf16 where native), 'float32', 'bfloat16', 'float16'")
     p.add_argument('--device-map', default=None, help="pass 'auto' to shard a large model over several GPUs")
 
-# %% ../nbs/appendix/a1_cli.ipynb #5c7cbaaf
+# %% ../nbs/appendix/a1_cli.ipynb #09ae1bdf
 _FLAG_HELP = {'k': 'top-k tokens per question (eq. 3)', 'q': 'questions per intersection (eq. 4)', 'mu': 'candidates re-scored',
               'lam': 'fluency weight λ (eq. 6)', 'steps': 'optimization steps T', 'n_train': 'training examples used'}
 
@@ -59,7 +59,7 @@ def _eval_parser(sub):
     e.add_argument('--json', type=Path, default=None, help='also write the per-example records here')
     _model_args(e)
 
-# %% ../nbs/appendix/a1_cli.ipynb #64a021d4
+# %% ../nbs/appendix/a1_cli.ipynb #1abb6292
 def _optimize_parser(sub):
     "`greater-nb optimize`: a GReaTer run, then the held-out accuracy before and after."
     o = sub.add_parser('optimize', help='optimize a prompt with GReaTer, then evaluate it on held-out rows')
@@ -73,7 +73,7 @@ def _optimize_parser(sub):
     _config_args(o)
     _model_args(o)
 
-# %% ../nbs/appendix/a1_cli.ipynb #d7a00476
+# %% ../nbs/appendix/a1_cli.ipynb #409ecfec
 def parser() -> argparse.ArgumentParser:
     "The `greater-nb` argument parser."
     ap = _Parser(prog='greater-nb', description='GReaTer prompt optimization (arXiv 2412.09722), literate edition.')
@@ -92,14 +92,14 @@ def check_output(path:Path|None, what:str):
         raise ValueError(f"{what} {p} is {'a directory' if p.is_dir() else 'not a regular file (a device, pipe or socket)'}: give a regular file or a new path")
     check_writable(p, what)
 
-# %% ../nbs/appendix/a1_cli.ipynb #7e7f2030
+# %% ../nbs/appendix/a1_cli.ipynb #cefd1b52
 def check_text(text:str, what:str) -> str:
     "`text` if it is Unicode text; a one-line `ValueError` when the shell passed bytes that are not UTF-8 (Python keeps them as lone surrogates)."
     try: text.encode('utf-8')
     except UnicodeEncodeError as e: raise ValueError(f'{what} holds a byte that is not UTF-8 (0x{ord(text[e.start]) & 0xff:02x} at character {e.start}): pass UTF-8 text') from None
     return text
 
-# %% ../nbs/appendix/a1_cli.ipynb #41bae69f
+# %% ../nbs/appendix/a1_cli.ipynb #a3524a86
 _LONG_PROMPT = 2000   # characters: above this, a warning (one step with a 10,000-character prompt took 11.4 GB, issue 16)
 
 def warn_long(text:str, what:str):
@@ -120,7 +120,7 @@ def model_limits(name:str|None) -> dict:
     except Exception: got = {}
     return {k: v if isinstance(v, int) and v > 0 else _FALLBACK[k] for k, v in {**_FALLBACK, **got}.items()}
 
-# %% ../nbs/appendix/a1_cli.ipynb #cf96b6ef
+# %% ../nbs/appendix/a1_cli.ipynb #a1256c6e
 def check_limits(lim:dict, k:int|None=None, max_new_tokens:int|None=None):
     "Numbers the model cannot serve, refused before it loads: top-k beyond its vocabulary, chains beyond its positions."
     if k is not None and k > lim['vocab']: raise ValueError(f"k={k} is more than the model's {lim['vocab']:,} tokens: top-k picks from its vocabulary")
@@ -139,13 +139,13 @@ def _show(r:EvalResult, label:str) -> str:
     c = sum(x['correct'] for x in r.records)
     return f"{label:8s} accuracy {r.accuracy:6.1%} ({c}/{r.n})  gold-answer CE {r.loss:.3f}  [{r.seconds:.0f}s]  {r.prompt!r}"
 
-# %% ../nbs/appendix/a1_cli.ipynb #dcf17d65
+# %% ../nbs/appendix/a1_cli.ipynb #14b329c1
 def _check_model(a):
     "The model flags, checked before anything loads or downloads: the device, the dtype on it, where the model comes from."
     resolve_dtype(a.dtype, check_device(a.device))
     check_model_source(a.model)
 
-# %% ../nbs/appendix/a1_cli.ipynb #84ec4d7c
+# %% ../nbs/appendix/a1_cli.ipynb #15ac02e6
 def _check_eval(a):
     "Everything `eval` can check before the model loads: the task and split, the numbers, the prompt, `--json`, the model flags; the task."
     if world_size() > 1: raise ValueError('eval runs in one process: start it without torchrun (every rank would evaluate the whole split)')
@@ -158,7 +158,7 @@ def _check_eval(a):
     check_limits(model_limits(a.model), max_new_tokens=a.max_new_tokens)
     return task
 
-# %% ../nbs/appendix/a1_cli.ipynb #98d972d2
+# %% ../nbs/appendix/a1_cli.ipynb #013f62e0
 def _write_json(path:Path, r:EvalResult):
     "The accuracy, loss and per-example records, written atomically to `--json` (checked again: something may have appeared there meanwhile)."
     check_output(path, '--json')
@@ -188,7 +188,7 @@ def resume_command(a, log:Path) -> str:
         if v != getattr(dflt, k): cmd += ['--' + k.replace('_', '-')] + ([] if isinstance(v, bool) else [str(v)])
     return shlex.join(cmd)
 
-# %% ../nbs/appendix/a1_cli.ipynb #3c696654
+# %% ../nbs/appendix/a1_cli.ipynb #2c31c219
 def _saved_step(log:Path) -> int|None:
     "The step the run's saved state reached, or None when there is none to read."
     try: return json.loads(_state_path(log).read_text())['step']
@@ -210,7 +210,7 @@ def _optimize_config(a, on0) -> GreaterConfig:
         return on0(lambda: (check_output(a.log, 'run log'), resume_config(a.log, **over))[1])
     return reference_code(**over) if a.preset == 'reference_code' else GreaterConfig(**over)
 
-# %% ../nbs/appendix/a1_cli.ipynb #fc89152d
+# %% ../nbs/appendix/a1_cli.ipynb #d63957f7
 def _check_optimize(a, task, cfg:GreaterConfig, ranks):
     "Every check that needs no model, before it loads: training rows, ranks, held-out rows, model flags, the numbers the model can serve."
     train_examples(task, cfg); check_shares(ranks, cfg.n_train)
@@ -219,7 +219,7 @@ def _check_optimize(a, task, cfg:GreaterConfig, ranks):
     check_limits(model_limits(a.model), cfg.k, cfg.max_new_tokens)
     if is_main(): warn_long(cfg.init_prompt, 'the initial prompt')
 
-# %% ../nbs/appendix/a1_cli.ipynb #58f12f83
+# %% ../nbs/appendix/a1_cli.ipynb #63fbfd40
 def _open_log(held:contextlib.ExitStack, log:Path, cfg:GreaterConfig, task, resume:bool, name:str):
     "Check the run log, lock it for as long as `held` lasts (a second process on it is refused), read back (and repair) the log and state file."
     check_output(log, 'run log'); check_log_path(log, resume)
@@ -247,7 +247,7 @@ def _took_over(held:contextlib.ExitStack, log:Path) -> bool:
     try: held.enter_context(run_lock(log)); return True
     except (RuntimeError, ValueError): return False
 
-# %% ../nbs/appendix/a1_cli.ipynb #ec53ab3a
+# %% ../nbs/appendix/a1_cli.ipynb #a186a20f
 def _optimize_held(a, ranks, held:contextlib.ExitStack, task, cfg:GreaterConfig, log:Path):
     "Load the model (this rank's GPU under torchrun) and run `optimize`; an interruption becomes one line that says how to resume."
     name = a.model or 'embedded'
@@ -265,7 +265,7 @@ def _optimize_held(a, ranks, held:contextlib.ExitStack, task, cfg:GreaterConfig,
         err.speak = bool(ranks) and not ranks.main and _took_over(held, log)   # rank 0 is gone: this rank says it
         raise err from None
 
-# %% ../nbs/appendix/a1_cli.ipynb #d4fdf82e
+# %% ../nbs/appendix/a1_cli.ipynb #0f3c7d1e
 def cmd_optimize(a) -> dict:
     "`greater-nb optimize`: check everything, lock the run log, run GReaTer, then report the held-out accuracy before and after."
     ranks = from_env(a.device)  # under torchrun: one of several processes (appendix a6); None when alone
@@ -299,7 +299,7 @@ def _held_out(a, task, cfg:GreaterConfig, log:Path, model, tok, res) -> dict:
     for m, p in cmp.items(): print(f"  {p} — {'beyond row noise' if p.excludes_zero else 'not distinguishable from row noise'}")
     return dict(accuracy_before=before.accuracy, accuracy_after=after.accuracy, **{f'{m}_ci': (p.lo, p.hi) for m, p in cmp.items()})
 
-# %% ../nbs/appendix/a1_cli.ipynb #f3505239
+# %% ../nbs/appendix/a1_cli.ipynb #fd723415
 def _report(a, task, cfg, log, model, tok, res) -> dict:
     "Print the run's result, then the held-out accuracy of the initial and the best prompt."
     obj = lambda o, p: f"training objective {o:.3f}: answer CE {p['ce']:.3f}, λ·fluency {p['lam_fluency']:.3f}, error rate {p['error_rate']:.2f}"
@@ -318,7 +318,7 @@ def _exit(code:int, msg:str, every_rank:bool=False):
         print('greater-nb: ' + who + ' '.join(msg.split()), file=sys.stderr, flush=True)  # one line, whatever the message holds
     raise SystemExit(code)
 
-# %% ../nbs/appendix/a1_cli.ipynb #2acaa380
+# %% ../nbs/appendix/a1_cli.ipynb #7647bea0
 _STOPPED = []   # 'SIGTERM' once the signal has come
 
 def _sigterm(*_):
@@ -326,7 +326,7 @@ def _sigterm(*_):
     _STOPPED.append('SIGTERM')
     raise KeyboardInterrupt
 
-# %% ../nbs/appendix/a1_cli.ipynb #021fc03f
+# %% ../nbs/appendix/a1_cli.ipynb #d6d94a7a
 def run(argv:list[str]|None=None) -> dict:
     "Run a `greater-nb` command; returns its results. Bad input exits with status 2 and one line on stderr; Ctrl-C with status 130 and SIGTERM with 143, each with one line (for `optimize`, the step reached and the command that resumes)."
     a, old = parser().parse_args(argv), None
@@ -342,7 +342,7 @@ def run(argv:list[str]|None=None) -> dict:
     finally:
         if old is not None: signal.signal(signal.SIGTERM, old)
 
-# %% ../nbs/appendix/a1_cli.ipynb #699e856d
+# %% ../nbs/appendix/a1_cli.ipynb #54391dcf
 def main() -> int:
     "Entry point of the `greater-nb` console script and of `python -m greater_nb.cli`."
     run()
