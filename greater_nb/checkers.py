@@ -36,14 +36,14 @@ class Verdict:
     def __repr__(self): return f"{'✓ PASS' if self.passed else '✗ FAIL' if self.attempted else '… NOT ATTEMPTED YET'} {self.exercise}: {self.message}"
     __str__ = __repr__
 
-# %% ../nbs/tutorials/checkers.ipynb #be685b8c
+# %% ../nbs/tutorials/checkers.ipynb #b8d1c5e4
 class Mismatch(Exception):
     "Raised by a case when the learner's result disagrees with the references."
 
 class Skip(Exception):
     "Raised by a case the checker cannot grade: it is named in the verdict, never counted as agreeing."
 
-# %% ../nbs/tutorials/checkers.ipynb #cc0edf86
+# %% ../nbs/tutorials/checkers.ipynb #94c89d37
 class _Raised(Exception):
     "An exception from inside the learner's code (its `__cause__`), kept apart from the checker's own errors."
 
@@ -67,7 +67,7 @@ def _graded(exercise:str, where:str, check) -> tuple:
     except Exception as e:
         return None, Verdict(exercise, False, f'{where}: the checker itself failed ({type(e).__name__}: {e}); this is not your code, please report it')
 
-# %% ../nbs/tutorials/checkers.ipynb #355054e1
+# %% ../nbs/tutorials/checkers.ipynb #772239d2
 def _summary(exercise:str, n:int, notes:list[str], skipped:list[str], what:str) -> Verdict:
     "The verdict once no case failed: how many were graded, their notes, and each skipped case named (nothing graded is no pass)."
     graded = n - len(skipped)
@@ -75,7 +75,7 @@ def _summary(exercise:str, n:int, notes:list[str], skipped:list[str], what:str) 
     msg = f"all {graded} {'graded ' if skipped else ''}cases agree with {what}" + ''.join(f'; {x}' for x in notes)
     return Verdict(exercise, True, msg + (f"; {len(skipped)} of {n} skipped, not graded: " + '; '.join(skipped) if skipped else ''))
 
-# %% ../nbs/tutorials/checkers.ipynb #43d39b83
+# %% ../nbs/tutorials/checkers.ipynb #2f4db600
 def grade(exercise:str, cases:list, what:str) -> Verdict:
     "Run each `(description, check)` case; `check()` raises `Mismatch` on a wrong answer. `what` says what passing means."
     notes, skipped = [], []
@@ -94,7 +94,7 @@ def _as_set(x) -> set[int]:
     try: return {int(t) for t in x}
     except (TypeError, ValueError): raise Mismatch('return a set of token ids (ints)') from None
 
-# %% ../nbs/tutorials/checkers.ipynb #e76ecc8e
+# %% ../nbs/tutorials/checkers.ipynb #55835852
 def brute_force_intersection(logprobs:torch.Tensor, k:int, allowed:torch.Tensor) -> set[int]:
     "Eq. 4 with Python only: sort each row's allowed tokens, keep k, intersect the sets one by one."
     rows = logprobs.tolist()
@@ -128,13 +128,13 @@ def _random_logprobs() -> list:
         data.append((f'q={q}, k={kk}, {V} tokens, {V - int(ok.sum())} disallowed', lp, kk, ok))
     return data
 
-# %% ../nbs/tutorials/checkers.ipynb #43d997fe
+# %% ../nbs/tutorials/checkers.ipynb #b3b350a6
 def _intersection_hint(got:set, lib:set, ok:torch.Tensor) -> str:
     "The usual slip behind a wrong set, recognised by its value: a disallowed token in it, or a union instead of an intersection."
     if any(not ok[t] for t in got if 0 <= t < len(ok)): return ' (a disallowed token is in your set)'
     return ' (that looks like a union, not an intersection)' if got > lib else ''
 
-# %% ../nbs/tutorials/checkers.ipynb #ec72a60d
+# %% ../nbs/tutorials/checkers.ipynb #934c9caf
 def _intersection_case(fn, lp:torch.Tensor, k:int, ok:torch.Tensor) -> str|None:
     "Grade `fn` on one case: any answer a tie-break allows passes (with a note when there was a tie)."
     lib, brute, right = set.intersection(*topk_sets(lp, k, ok)), brute_force_intersection(lp, k, ok), acceptable_intersections(lp, k, ok)
@@ -146,7 +146,7 @@ def _intersection_case(fn, lp:torch.Tensor, k:int, ok:torch.Tensor) -> str|None:
         raise Mismatch(f'expected {len(lib)} tokens, got {len(got)}; extra {extra}, missing {missing}{_intersection_hint(got, lib, ok)}')
     if len(right) > 1: return f'a tie at the k-th place, any of its {len(right)} tie-breaks accepted'
 
-# %% ../nbs/tutorials/checkers.ipynb #41a708fe
+# %% ../nbs/tutorials/checkers.ipynb #ea64837c
 def _intersection_cases(fn, logprobs=None, allowed=None, k:int=10, random_cases:bool=True) -> list:
     "The `(description, check)` cases: the random ones, then the tutorial's log-probabilities if given."
     data = _random_logprobs() if random_cases else []
@@ -155,7 +155,7 @@ def _intersection_cases(fn, logprobs=None, allowed=None, k:int=10, random_cases:
                      allowed if allowed is not None else torch.ones(logprobs.shape[-1], dtype=torch.bool)))
     return [(d, partial(_intersection_case, fn, lp, kk, ok)) for d, lp, kk, ok in data]
 
-# %% ../nbs/tutorials/checkers.ipynb #aacf1918
+# %% ../nbs/tutorials/checkers.ipynb #67db0ec2
 def check_intersection(
     fn, # your function: fn(logprobs [q, vocab], k, allowed [vocab] bool) -> set of token ids
     logprobs:torch.Tensor|None=None, # optional real log-probabilities to check on too
@@ -176,7 +176,7 @@ class _TinyLM(torch.nn.Module):
         self.emb = torch.nn.Embedding.from_pretrained(w)  # frozen, like the model's
     def get_input_embeddings(self): return self.emb
 
-# %% ../nbs/tutorials/checkers.ipynb #7daa8453
+# %% ../nbs/tutorials/checkers.ipynb #cf6735dc
 def _splice_data(model=None) -> list:
     "(description, model, ids, at, candidates, kind of ε) for each case: a tiny random table, and the model if given."
     tiny, data, g = _TinyLM(), [], torch.Generator().manual_seed(1)
@@ -191,7 +191,7 @@ def _splice_data(model=None) -> list:
         data.append(('the model, batch 2, ε one-hot', model, ids, torch.tensor([5, 5]), [1000, 1500, 1700], 'one-hot'))
     return data
 
-# %% ../nbs/tutorials/checkers.ipynb #6e737116
+# %% ../nbs/tutorials/checkers.ipynb #706ad637
 def _splice_reference(m, ids, at, eps, E) -> torch.Tensor:
     "The spliced embeddings by an explicit loop: row b's column `at[b]` is Σ_c ε_c E_c, every other column the ordinary embedding."
     with torch.no_grad():
@@ -199,7 +199,7 @@ def _splice_reference(m, ids, at, eps, E) -> torch.Tensor:
         for b in range(len(ids)): ref[b, at[b]] = sum(eps[c] * E[c] for c in range(len(E)))
     return ref
 
-# %% ../nbs/tutorials/checkers.ipynb #81328464
+# %% ../nbs/tutorials/checkers.ipynb #2322f8b5
 def _splice_difference(out:torch.Tensor, ref:torch.Tensor, at, tol:float):
     "A `Mismatch` naming the first row and column where the learner's embeddings differ from the reference, if any does."
     bad = (out.detach() - ref).abs().amax(-1) > tol
@@ -229,7 +229,7 @@ def _splice_eps(kind:str, n:int, dtype) -> torch.Tensor:
     else: eps[:] = torch.linspace(1, 2, n, dtype=dtype) / torch.linspace(1, 2, n).sum()
     return eps
 
-# %% ../nbs/tutorials/checkers.ipynb #80686eeb
+# %% ../nbs/tutorials/checkers.ipynb #fc2905b9
 def _splice_gradient(out:torch.Tensor, ref:torch.Tensor, mine:torch.Tensor, E:torch.Tensor, ids, at):
     "Back-propagate a random scalar of the learner's output `out`; ε's gradient (`mine.grad`) must be the one written out by hand."
     R = torch.randn(ref.shape, generator=torch.Generator().manual_seed(2), dtype=torch.float64).to(ref.dtype)
@@ -239,7 +239,7 @@ def _splice_gradient(out:torch.Tensor, ref:torch.Tensor, mine:torch.Tensor, E:to
     if not torch.allclose(mine.grad, want, atol=1e-4 if ref.dtype == torch.float32 else 1e-9):
         raise Mismatch(f'∂s/∂ε is {mine.grad.tolist()}, expected {want.tolist()}')
 
-# %% ../nbs/tutorials/checkers.ipynb #6d3792f8
+# %% ../nbs/tutorials/checkers.ipynb #b9dbe5c9
 def _splice_case(fn, m, ids, at, cands:list[int], kind:str):
     "Grade `fn` on one case: the values, then that they depend on ε differentiably, then ε's gradient."
     with torch.no_grad(): E = m.get_input_embeddings()(torch.tensor(cands))
@@ -253,7 +253,7 @@ def _splice_case(fn, m, ids, at, cands:list[int], kind:str):
 def _splice_cases(fn, model=None) -> list:
     return [(d, partial(_splice_case, fn, m, ids, at, cands, kind)) for d, m, ids, at, cands, kind in _splice_data(model)]
 
-# %% ../nbs/tutorials/checkers.ipynb #529a4d30
+# %% ../nbs/tutorials/checkers.ipynb #60ad12b6
 def check_splice(
     fn, # your function, with the signature of `splice_embeddings(model, input_ids, at, eps, E)`
     model=None, # optionally the real model, to check on it too
@@ -273,7 +273,7 @@ def loss_by_hand(answer_logits, answer_ids, prompt_logits, prompt_ids, lam:float
         return sum(out) / len(out)
     return nll(answer_logits.tolist(), answer_ids.tolist()) + lam * math.exp(nll(prompt_logits.tolist(), prompt_ids.tolist()))
 
-# %% ../nbs/tutorials/checkers.ipynb #a748c130
+# %% ../nbs/tutorials/checkers.ipynb #fb9ec05a
 def _library_loss(al, y, pl, p, lam):
     one = lambda n: torch.ones(1, n, dtype=al.dtype)
     return combine(target_nll(al[None], y[None], one(len(y))), target_nll(pl[None], p[None], one(len(p))), lam)[0]
@@ -312,7 +312,7 @@ def _loss_data() -> list:
                      r(P, V) * 2, torch.randint(0, V, (P,), generator=g), lam, r(T, V), r(P, V)))
     return data
 
-# %% ../nbs/tutorials/checkers.ipynb #271074e1
+# %% ../nbs/tutorials/checkers.ipynb #e704e403
 def _loss_case(fn, al, y, pl, p, lam:float, da, dp):
     "Grade `fn` on one case: a scalar tensor, the value of eq. 6 (with a hint when it is a usual slip), then its gradient."
     a, q = al.clone().requires_grad_(), pl.clone().requires_grad_()
@@ -326,7 +326,7 @@ def _loss_case(fn, al, y, pl, p, lam:float, da, dp):
     if not out.requires_grad: raise Mismatch('the loss is not differentiable (no graph back to the logits): use torch operations throughout')
     _loss_gradient(out, a, q, al, y, pl, p, lam, da, dp)
 
-# %% ../nbs/tutorials/checkers.ipynb #64dc69a1
+# %% ../nbs/tutorials/checkers.ipynb #cb7855f0
 def check_loss(
     fn, # your function: fn(answer_logits [T, V], answer_ids [T], prompt_logits [P, V], prompt_ids [P], lam) -> scalar tensor
 ) -> Verdict:
@@ -340,7 +340,7 @@ def brute_force_top_mu(grad, cands:list[int], mu:int) -> list[int]:
     g = [float(x) for x in grad]
     return [cands[j] for j in sorted(range(len(g)), key=lambda j: g[j])[:mu]]
 
-# %% ../nbs/tutorials/checkers.ipynb #b2047d8b
+# %% ../nbs/tutorials/checkers.ipynb #3f9bf222
 def _top_mu_data() -> list:
     "Random cases: (description, ∂L/∂ε, candidate ids, μ), some with ties, one with μ over the candidates."
     g, data = torch.Generator().manual_seed(4), []
@@ -351,14 +351,14 @@ def _top_mu_data() -> list:
         data.append((f'{n} candidates, μ={mu}' + (', with ties' if ties else ''), grad, cands, mu))
     return data
 
-# %% ../nbs/tutorials/checkers.ipynb #da6b69fe
+# %% ../nbs/tutorials/checkers.ipynb #6b4cdd4e
 def _top_mu_hint(got:list, lib:list, grad, cands:list[int], mu:int) -> str:
     "The usual slip behind a wrong top-μ: the largest ∂L/∂ε instead of the most negative, the wrong order, or positions for ids."
     if set(got) == set(brute_force_top_mu(-grad, cands, mu)) and set(got) != set(lib): return ' (those have the largest ∂L/∂ε: GReaTer wants the most negative)'
     if set(got) == set(lib): return ' (right tokens, wrong order: best first, ties in list order)'
     return ' (return token ids from `cands`, not positions in it)' if set(got) <= set(range(len(cands))) else ''
 
-# %% ../nbs/tutorials/checkers.ipynb #7fb77feb
+# %% ../nbs/tutorials/checkers.ipynb #ae76ecd2
 def _top_mu_case(fn, grad, cands:list[int], mu:int):
     "Grade `fn` on one case against `top_mu` and the stable sort."
     lib, brute = top_mu(grad, cands, mu), brute_force_top_mu(grad, cands, mu)
@@ -383,7 +383,7 @@ def _discordant_by_hand(a, b) -> tuple[int, int]:
         if y and not x: only_b += 1
     return only_a, only_b
 
-# %% ../nbs/tutorials/checkers.ipynb #591b8d5f
+# %% ../nbs/tutorials/checkers.ipynb #bae7bd49
 def _discordant_data() -> list:
     "(description, a, b): random rows of several sizes (none included), and 1/0 integers instead of booleans."
     rng, data = torch.Generator().manual_seed(5), []
@@ -391,7 +391,7 @@ def _discordant_data() -> list:
         data.append((f"{n} row{'s' * (n != 1)}", (torch.rand(n, generator=rng) < pa).tolist(), (torch.rand(n, generator=rng) < pb).tolist()))
     return data + [('1/0 integers, not booleans', [1, 0, 1, 1, 0], [0, 0, 1, 0, 1])]
 
-# %% ../nbs/tutorials/checkers.ipynb #a08ba66e
+# %% ../nbs/tutorials/checkers.ipynb #c8c0d64d
 def _discordant_case(fn, a, b):
     "Grade `fn` on one pair of rows: a pair of counts, equal to the references' (a hint for the swapped or the summed counts)."
     lib, hand = discordant(a, b), _discordant_by_hand(a, b)
@@ -405,7 +405,7 @@ def _discordant_case(fn, a, b):
                ' (count each side separately, not all disagreements together)' if sum(got) == sum(lib) else ''
         raise Mismatch(f'expected {lib}, got {got}{hint}')
 
-# %% ../nbs/tutorials/checkers.ipynb #9798165f
+# %% ../nbs/tutorials/checkers.ipynb #1329fcd9
 def check_discordant(
     fn, # your function: fn(a, b) -> (rows only a got right, rows only b got right)
 ) -> Verdict:
@@ -424,7 +424,7 @@ def _best_so_far_data(history:list[dict]|None, init_objective:float|None) -> lis
     if history: data.append((f'the run, {len(history)} steps', init_objective, [r['objective'] for r in history], [r['best_objective'] for r in history]))
     return data
 
-# %% ../nbs/tutorials/checkers.ipynb #2e884ba1
+# %% ../nbs/tutorials/checkers.ipynb #d7fd6465
 def _best_so_far_case(fn, init:float, objs:list[float], logged:list[float]|None):
     "Grade `fn` on one run: one value per step, each the minimum so far with the initial objective included."
     ref = list(itertools.accumulate([init] + objs, min))[1:]
@@ -437,7 +437,7 @@ def _best_so_far_case(fn, init:float, objs:list[float], logged:list[float]|None)
         hint = ' (the initial prompt counts: start from its objective)' if got == list(itertools.accumulate(objs, min)) else ''
         raise Mismatch(f'expected {[round(x, 3) for x in ref]}, got {[round(x, 3) for x in got]}{hint}')
 
-# %% ../nbs/tutorials/checkers.ipynb #dd629cac
+# %% ../nbs/tutorials/checkers.ipynb #a4b12e26
 def check_best_so_far(
     fn, # your function: fn(init_objective, objectives: list of floats) -> list of floats, one per step
     history:list[dict]|None=None, # optionally a run's step records (`stepper.history`, a run log's records)
@@ -458,7 +458,7 @@ def _overlap_by_hand(a, b) -> dict:
                 out['same_chosen'] += x['chosen'] == y['chosen']
     return out
 
-# %% ../nbs/tutorials/checkers.ipynb #beb1f6bd
+# %% ../nbs/tutorials/checkers.ipynb #cee52f92
 def _synthetic_runs(seed:int, n:int, shuffle:bool=False, drop:int=0) -> tuple[list, list]:
     g, a, b = torch.Generator().manual_seed(seed), [], []
     for s in range(1, n + 1):
@@ -477,7 +477,7 @@ def _overlap_hint(got:dict, lib:dict, a:list, b:list) -> str:
     return ' (match steps by their step number, not by position in the list)' if got == by_pos else \
            ' (the top-μ is a set: compare without order)' if got == as_lists else ''
 
-# %% ../nbs/tutorials/checkers.ipynb #f8928550
+# %% ../nbs/tutorials/checkers.ipynb #05e9644f
 def _overlap_case(fn, a:list, b:list):
     "Grade `fn` on one pair of logs: a dict with the references' three counts."
     lib, hand = choice_overlap(a, b), _overlap_by_hand(a, b)
@@ -487,7 +487,7 @@ def _overlap_case(fn, a:list, b:list):
     got = {k: got.get(k) for k in lib}
     if got != lib: raise Mismatch(f'expected {lib}, got {got}{_overlap_hint(got, lib, a, b)}')
 
-# %% ../nbs/tutorials/checkers.ipynb #924a56cf
+# %% ../nbs/tutorials/checkers.ipynb #fe119c58
 def check_overlap(
     fn, # your function: fn(a_records, b_records) -> dict(steps=..., same_top_mu=..., same_chosen=...)
     pairs:list|None=None, # optionally real (a_records, b_records) pairs of run logs to check on too
@@ -524,7 +524,7 @@ def exercise_cells(nb:dict) -> list[int]:
     "Indices of the code cells of `nb` (a notebook's JSON as a dict) with an exercise or prediction mark in their leading comments."
     return [i for i, c in enumerate(nb['cells']) if c['cell_type'] == 'code' and any(l.startswith(EXERCISE_MARKS) for l in _leading_comments(c))]
 
-# %% ../nbs/tutorials/checkers.ipynb #9c131170
+# %% ../nbs/tutorials/checkers.ipynb #d8e6d72f
 def clear_exercise_outputs(path) -> int:
     "Empty the outputs of the exercise and prediction cells of the notebook at `path`; the number of cells cleared."
     import json
