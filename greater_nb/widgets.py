@@ -35,7 +35,7 @@ def _token_box(j:int, s:str, position:int|None, changed:int|None) -> str:
     style = _TOK + (';' + _NEW if j == changed else ';' + _AT if j == position else '')
     return f'<span title="position {j}" style="{style}">{_esc(s) or "&nbsp;"}</span>'
 
-# %% ../nbs/12_widgets.ipynb #a472d276
+# %% ../nbs/12_widgets.ipynb #be47feca
 def prompt_html(
     pieces:list[str]|None, # each token's text (None: no tokenizer at hand; `text` is shown whole)
     position:int|None=None, # the slot being optimized, highlighted in yellow
@@ -51,12 +51,12 @@ def prompt_html(
     slots = [_token_box(j, s, position, changed) for j, s in enumerate(pieces)]
     return f'<div style="line-height:1.9">{head}{"".join(slots)}</div>'
 
-# %% ../nbs/12_widgets.ipynb #6b1ad797
+# %% ../nbs/12_widgets.ipynb #7f2c06e7
 def token_pieces(tok, ids:list[int]) -> list[str]|None:
     "Each token's text (None without a tokenizer)."
     return [tok.decode([t]) for t in ids] if tok else None
 
-# %% ../nbs/12_widgets.ipynb #c73762a9
+# %% ../nbs/12_widgets.ipynb #4412160e
 def log_tokenizer(head:dict):
     "The tokenizer of the model a run log names, when it is at hand without a download (the embedded model's); else None."
     if head.get('model', 'embedded') != 'embedded' and not Path(str(head.get('model'))).exists(): return None
@@ -72,7 +72,7 @@ def _figure(w:float, h:float):
     from matplotlib.figure import Figure
     return Figure(figsize=(w, h))
 
-# %% ../nbs/12_widgets.ipynb #a35ca027
+# %% ../nbs/12_widgets.ipynb #a98e1ef3
 def figure_png(fig, dpi:int=72, colors:int|None=64) -> bytes:
     "PNG bytes of `fig`; with `colors`, a palette PNG of that many colors (a few KB: saved widget state stays small)."
     buf = io.BytesIO()
@@ -85,7 +85,7 @@ def figure_png(fig, dpi:int=72, colors:int|None=64) -> bytes:
     out = io.BytesIO(); im.save(out, format='PNG', optimize=True)
     return out.getvalue()
 
-# %% ../nbs/12_widgets.ipynb #4eabcbb5
+# %% ../nbs/12_widgets.ipynb #1fceeeff
 def _show_token(s:str) -> str:
     "A token's text as a plot label: spaces and newlines visible, `$` not read as mathtext."
     return s.replace(' ', '␣').replace('\n', '⏎').replace('$', r'\$') or '∅'
@@ -103,7 +103,7 @@ def _style_gradient_axis(ax, n:int):
     from matplotlib.patches import Patch
     ax.legend(handles=[Patch(color='#ff7f0e', label='top-μ'), Patch(color='#2ca02c', label='chosen')], fontsize=7, loc='upper right')
 
-# %% ../nbs/12_widgets.ipynb #e6de9f65
+# %% ../nbs/12_widgets.ipynb #5c56105d
 def plot_gradient(
     rec:dict, # a step record, or a partial one: `candidates`, `candidate_text`, `neg_grad`, `selected`, optional `chosen`
     ax=None, # a matplotlib axis (default: a new figure's)
@@ -120,7 +120,7 @@ def plot_gradient(
     _style_gradient_axis(ax, len(rec['candidates']))
     return ax
 
-# %% ../nbs/12_widgets.ipynb #756b871e
+# %% ../nbs/12_widgets.ipynb #2f8fdf67
 def gradient_png(rec:dict, dpi:int=72) -> bytes:
     "`plot_gradient` as a small PNG."
     ax = plot_gradient(rec)
@@ -134,7 +134,7 @@ def _row_html(cells:list[str], win:bool=False) -> str:
     bg = 'background:#b9f0b0;color:#1a1a1a;' if win else ''
     return f'<tr style="{bg}">' + ''.join(f'<td style="padding:2px 6px">{v}</td>' for v in cells) + '</tr>'
 
-# %% ../nbs/12_widgets.ipynb #89733934
+# %% ../nbs/12_widgets.ipynb #99932cf2
 def _candidate_rows(rec:dict) -> tuple[list[str], bool]:
     "A row per rescored candidate (`…` for a score still to come), the current token noted; and whether the chosen one was marked."
     cands, sel, chosen = rec['candidates'], rec.get('selected') or [], rec.get('chosen')
@@ -150,7 +150,7 @@ def _candidate_rows(rec:dict) -> tuple[list[str], bool]:
                                _num(loss), _num(ce), _num(lf), _num(err, 2)], win))
     return rows, marked
 
-# %% ../nbs/12_widgets.ipynb #0156ef1b
+# %% ../nbs/12_widgets.ipynb #c67c51f4
 def candidates_html(
     rec:dict, # a step record, or a partial one (scores and `chosen` may be missing while the step runs)
 ) -> str:
@@ -168,12 +168,12 @@ def start_record(init_objective:float, init_parts:dict) -> dict:
     return dict(step=0, objective=init_objective, best_objective=init_objective, ce=init_parts.get('ce', 0.),
                 lam_fluency=init_parts.get('lam_fluency', 0.), times={})
 
-# %% ../nbs/12_widgets.ipynb #8591626f
+# %% ../nbs/12_widgets.ipynb #aca350ad
 def _fmt(x, fmt:str='.4f') -> str: return 'null' if x is None else format(x, fmt)   # a log may hold null or ±Infinity
 
 def _finite(x) -> bool: return isinstance(x, (int, float)) and x - x == 0   # not None, not ±inf, not NaN
 
-# %% ../nbs/12_widgets.ipynb #946d3838
+# %% ../nbs/12_widgets.ipynb #4797e786
 def _style_loss_axes(ax, history:list[dict], steps:int|None):
     "Whole steps on the x-axes, up to `steps` (default: the last record's); small fonts; the legends outside the plots."
     from matplotlib.ticker import MaxNLocator
@@ -184,7 +184,7 @@ def _style_loss_axes(ax, history:list[dict], steps:int|None):
     ax[0].legend(fontsize=7, loc='upper left', bbox_to_anchor=(1.01, 1))
     ax[1].legend(fontsize=7, loc='upper left', bbox_to_anchor=(1.01, 1))
 
-# %% ../nbs/12_widgets.ipynb #f9886a65
+# %% ../nbs/12_widgets.ipynb #4d2181aa
 def _fix_loss_limits(ax, limits:list[dict]):
     "The y-axes of a whole run (`limits`): the objectives' range (values that are not finite left out), and the stage times from 0."
     vals = [r[k] for r in limits for k in ('objective', 'best_objective', 'ce', 'lam_fluency') if _finite(r.get(k))]  # null, ±Infinity, NaN: not drawn
@@ -193,7 +193,7 @@ def _fix_loss_limits(ax, limits:list[dict]):
         ax[0].set_ylim(lo - 0.05 * (hi - lo + 1e-9), hi + 0.05 * (hi - lo + 1e-9))
     ax[1].set_ylim(0, 1.05 * max([sum(v for k, v in r['times'].items() if k != 'total') for r in limits] + [1e-3]))
 
-# %% ../nbs/12_widgets.ipynb #dead1a00
+# %% ../nbs/12_widgets.ipynb #4a5d0dcc
 def loss_png(
     history:list[dict], # step records (a `start_record` first, to draw the initial loss)
     steps:int|None=None, # x-axis up to this step (default: the last record's)
@@ -225,7 +225,7 @@ def _change_words(rec:dict, tok=None) -> str:
     elif len(after) < len(before): what += '; a new ending: the prompt is cut after it'
     return what
 
-# %% ../nbs/12_widgets.ipynb #50cc05af
+# %% ../nbs/12_widgets.ipynb #513162ad
 def _objective_html(rec:dict, lam:float|None=None) -> str:
     "The step's objective in its two parts, the training error and the best objective so far."
     return (f'<div>objective {_fmt(rec["objective"])} = answer CE {_fmt(rec["ce"])} + λ·fluency {_fmt(rec["lam_fluency"])}'
@@ -237,7 +237,7 @@ def _times_html(t:dict) -> str:
     stages = ', '.join(f'{k} {t[k]:.1f}' for k in STAGES if k in t)
     return f'<div style="opacity:.75;font-size:85%">{t.get("total", 0):.1f} s ({stages} s)</div>' if t else ''
 
-# %% ../nbs/12_widgets.ipynb #b77424ef
+# %% ../nbs/12_widgets.ipynb #3013e6d4
 def step_html(
     rec:dict, # a step record
     tok=None, # the run's tokenizer, for token boundaries (None: the prompts are shown as text)
@@ -278,7 +278,7 @@ def _step_panel(hist:list[dict], k:int, tok=None, lam:float|None=None, dpi:int=8
     return W.VBox([W.HTML(step_html(rec, tok, lam)), W.HBox([W.Image(value=gradient_png(rec, dpi), format='png'), W.HTML(candidates_html(rec))]),
                    W.Image(value=loss_png(hist[:k + 1], len(hist) - 1, hist, dpi), format='png')])
 
-# %% ../nbs/12_widgets.ipynb #ea24245d
+# %% ../nbs/12_widgets.ipynb #94007650
 def _run_panels(
     head:dict, # a run log's head (`read_log`)
     records:list[dict], # its step records
@@ -298,7 +298,7 @@ def _run_title(head:dict, n:int) -> str:
             f'(n_train {cfg.get("n_train")}, max_new_tokens {cfg.get("max_new_tokens")}, k {cfg.get("k")}, q {cfg.get("q")}, '
             f'μ {cfg.get("mu")}, λ {cfg.get("lam")})')
 
-# %% ../nbs/12_widgets.ipynb #00486b8f
+# %% ../nbs/12_widgets.ipynb #2671617c
 class RunViewer(_Shown):
     "Replay a run log with no model: a slider over the steps, `jslink`ed to a `Stack` of prerendered panels."
     def __init__(self,
@@ -317,7 +317,7 @@ class RunViewer(_Shown):
         self._extra = [self.link]
         self.ui = W.VBox([W.HTML(_run_title(self.head, n)), self.slider, self.stack])
 
-# %% ../nbs/12_widgets.ipynb #dd29b2fd
+# %% ../nbs/12_widgets.ipynb #fdb240e3
 @patch
 def show(self:RunViewer, step:int):
     "Move the slider to `step` (0: the initial prompt)."
@@ -329,7 +329,7 @@ def _devices() -> list[str]:
     mps = getattr(torch.backends, 'mps', None)
     return ['cpu'] + (['cuda'] if torch.cuda.is_available() else []) + (['mps'] if mps is not None and mps.is_available() else [])
 
-# %% ../nbs/12_widgets.ipynb #446bc5a5
+# %% ../nbs/12_widgets.ipynb #50f86062
 def stage_track(done:int, running:bool=True, note:str='') -> str:
     "The stages of a step as a track: the first `done` finished, the next one running (or waiting, when paused)."
     def one(j, s):
@@ -364,7 +364,7 @@ class OptimizerStepper(_Shown):
     def _image(w, png:bytes|None):
         w.value, w.layout.display = (png or b''), ('' if png else 'none')
 
-# %% ../nbs/12_widgets.ipynb #b9415aea
+# %% ../nbs/12_widgets.ipynb #f54e70a2
 @patch(as_prop=True)
 def finished(self:OptimizerStepper) -> bool:
     "Is the run over: the configuration's `steps` done, or stopped early?"
@@ -382,7 +382,7 @@ def _make_buttons(self:OptimizerStepper):
     self.pause_button = button('Pause', 'pause', 'stop at the next stage boundary')
     self.reset_button = button('Reset', 'undo', 'back to the initial prompt')
 
-# %% ../nbs/12_widgets.ipynb #e8cae95d
+# %% ../nbs/12_widgets.ipynb #b6381235
 @patch
 def _make_pickers(self:OptimizerStepper, model, models:list[str]):
     "The model, device and dtype pickers, showing `model`'s device and dtype."
@@ -393,7 +393,7 @@ def _make_pickers(self:OptimizerStepper, model, models:list[str]):
     self.device_picker = pick('device', list(dict.fromkeys(_devices() + [model.device.type])), model.device.type)
     self.dtype_picker = pick('dtype', list(dict.fromkeys(['float32', 'bfloat16', 'float16', dt])), dt)
 
-# %% ../nbs/12_widgets.ipynb #ebb8c7eb
+# %% ../nbs/12_widgets.ipynb #36b61fc7
 @patch
 def _say(self:OptimizerStepper, text:str): self.status.value = f'<div style="min-height:1.5em">{text}</div>'
 
@@ -402,7 +402,7 @@ def _picked(self:OptimizerStepper, change):
     if self._syncing: return
     if not self._start(self._reload, self.model_picker.value, self.device_picker.value, self.dtype_picker.value): self._sync_pickers()
 
-# %% ../nbs/12_widgets.ipynb #5b0f2848
+# %% ../nbs/12_widgets.ipynb #0e1b0d8c
 @patch
 def _wire(self:OptimizerStepper):
     "Each button starts its method (in the worker thread); a change of picker reloads the model."
@@ -412,7 +412,7 @@ def _wire(self:OptimizerStepper):
     self.reset_button.on_click(lambda _: self.reset())
     for p in (self.model_picker, self.device_picker, self.dtype_picker): p.observe(self._picked, 'value')
 
-# %% ../nbs/12_widgets.ipynb #5c276ab9
+# %% ../nbs/12_widgets.ipynb #82875806
 @patch
 def _build_ui(self:OptimizerStepper, model, models:list[str]):
     "The buttons, the pickers (showing `model`'s device and dtype), the status line and the panels, wired up."
@@ -439,7 +439,7 @@ def _chain_html(self:OptimizerStepper, label:str, prompt:list[int], reasoning:li
             + _PRE('monospace', '90%', html.escape(self.tok.decode(reasoning, skip_special_tokens=True))) +
             f'<div>answer after the extractor: <code>{_esc(text)}</code> → <code>{_esc(str(pred))}</code> {"✓" if ok else "✗"}</div></div>')
 
-# %% ../nbs/12_widgets.ipynb #30b434d0
+# %% ../nbs/12_widgets.ipynb #55117c35
 @patch
 def _example_html(self:OptimizerStepper, rows:list[tuple[list[int], list[int], str]]) -> str:
     "One training question's reasoning and extracted answer under each prompt: `rollout`, with the step's chains as drafts."
@@ -449,7 +449,7 @@ def _example_html(self:OptimizerStepper, rows:list[tuple[list[int], list[int], s
            + _PRE('inherit', '100%', html.escape(self.row.question)))
     return out + ''.join(self._chain_html(label, p, r, a) for (p, _, label), r, a in zip(rows, ro.reasoning, ro.answer_ids))
 
-# %% ../nbs/12_widgets.ipynb #6d893b50
+# %% ../nbs/12_widgets.ipynb #77a457d8
 @patch
 def _draw_loss(self:OptimizerStepper):
     start = start_record(self._start_state['init_objective'], self._start_state['init_parts'])
@@ -467,7 +467,7 @@ def _controls(self:OptimizerStepper):
     for w in (self.reset_button, self.model_picker, self.device_picker, self.dtype_picker): w.disabled = self.busy
     self.pause_button.disabled = not self.busy
 
-# %% ../nbs/12_widgets.ipynb #bcd58f3b
+# %% ../nbs/12_widgets.ipynb #c34dcea5
 @patch
 def _reset(self:OptimizerStepper):
     self._drop_step()
@@ -478,7 +478,7 @@ def _reset(self:OptimizerStepper):
     self._draw_loss()
     self._say('ready: the initial prompt, no steps yet')
 
-# %% ../nbs/12_widgets.ipynb #d9d83bfb
+# %% ../nbs/12_widgets.ipynb #833ba6f3
 @patch
 def _setup(self:OptimizerStepper, model, tok):
     "A fresh run on `model`: the initial prompt scored, no steps."
@@ -491,7 +491,7 @@ def _setup(self:OptimizerStepper, model, tok):
     self._first_example = self._example_html([(self.state.prompt, self.state.current['reasoning'][self.example], 'initial prompt')])
     self._reset()
 
-# %% ../nbs/12_widgets.ipynb #a6012625
+# %% ../nbs/12_widgets.ipynb #05c458ed
 @patch
 def reset(self:OptimizerStepper):
     "Back to the initial prompt and no steps (a step paused half-way is dropped); not while a step runs."
@@ -508,7 +508,7 @@ def _work(self:OptimizerStepper, job, *args):
         self.busy = False
         self._controls()
 
-# %% ../nbs/12_widgets.ipynb #c14014e2
+# %% ../nbs/12_widgets.ipynb #99a49adb
 @patch
 def _start(self:OptimizerStepper, job, *args) -> bool:
     "Run `job(*args)` in a worker thread, so the notebook stays responsive; False if one is running."
@@ -520,7 +520,7 @@ def _start(self:OptimizerStepper, job, *args) -> bool:
     self._thread.start()
     return True
 
-# %% ../nbs/12_widgets.ipynb #3c8a0723
+# %% ../nbs/12_widgets.ipynb #d0091541
 @patch
 def wait(self:OptimizerStepper, timeout:float|None=None):
     "Wait for the worker (a step, a run, a model reload) to stop; raise what it raised."
@@ -545,7 +545,7 @@ def _show_gradient(self:OptimizerStepper, info:dict):
     self._image(self.gradient_image, gradient_png(self._partial, self.dpi))
     self.table_panel.value = candidates_html(self._partial)
 
-# %% ../nbs/12_widgets.ipynb #a474d14e
+# %% ../nbs/12_widgets.ipynb #ac0205d5
 @patch
 def _show_scores(self:OptimizerStepper, info:dict):
     "The top-μ's scores: the loss and its two parts, and the training error."
@@ -554,7 +554,7 @@ def _show_scores(self:OptimizerStepper, info:dict):
                          selected_lam_fluency=[p['lam_fluency'] for p in ps], selected_error=[p['error_rate'] for p in ps])
     self.table_panel.value = candidates_html(self._partial)
 
-# %% ../nbs/12_widgets.ipynb #125a0336
+# %% ../nbs/12_widgets.ipynb #1e5a1d0b
 @patch
 def _show_done(self:OptimizerStepper, rec:dict):
     "The whole step record, the loss so far, and the example under the prompt before and after the step."
@@ -567,7 +567,7 @@ def _show_done(self:OptimizerStepper, rec:dict):
     self.example_panel.value = self._example_html([(rec['prompt_before_ids'], self._partial['before'], 'before the step'),
                                                    (rec['prompt_ids'], self.state.current['reasoning'][self.example], 'after the step')])
 
-# %% ../nbs/12_widgets.ipynb #bab4c78e
+# %% ../nbs/12_widgets.ipynb #7dbdac35
 @patch
 def _show(self:OptimizerStepper, stage:str, info:dict):
     "Draw what `stage` produced."
@@ -584,7 +584,7 @@ def _begin_step(self:OptimizerStepper):
     self._gen, self._next = step_stages(self.model, self.tok, self.task, self.cfg, self.state, self.allowed, self.layout), 0
     self._partial = dict(position=self.state.position, prompt_before_ids=list(self.state.prompt))
 
-# %% ../nbs/12_widgets.ipynb #946ec9f9
+# %% ../nbs/12_widgets.ipynb #42c935b8
 @patch
 def _advance(self:OptimizerStepper) -> bool:
     "Run the current step's remaining stages; False if paused at a stage boundary first."
@@ -602,7 +602,7 @@ def _advance(self:OptimizerStepper) -> bool:
             self._gen = None
             return True
 
-# %% ../nbs/12_widgets.ipynb #7b922734
+# %% ../nbs/12_widgets.ipynb #3c3b1df0
 @patch
 def _steps(self:OptimizerStepper, n:int):
     "Up to `n` steps; returns early when paused (between stages) or when the run is finished."
@@ -622,7 +622,7 @@ def _sync_pickers(self:OptimizerStepper):
         self.dtype_picker.value = str(self.model.dtype).removeprefix('torch.')
     finally: self._syncing = False
 
-# %% ../nbs/12_widgets.ipynb #012aec07
+# %% ../nbs/12_widgets.ipynb #9c8dfc88
 @patch
 def _reload(self:OptimizerStepper, name:str, device:str, dtype:str):
     "Load the picked model (`load_model`) and start over."
