@@ -139,7 +139,7 @@ def _release(lp:Path, fd:int, made:list[Path]):
     for d in made:  # folders made for this run that it left empty
         with contextlib.suppress(OSError): d.rmdir()
 
-# %% ../nbs/appendix/a8_runlog.ipynb #37458050
+# %% ../nbs/appendix/a8_runlog.ipynb #0afc0ffd
 @contextlib.contextmanager
 def run_lock(log:str|Path):
     "Hold the advisory lock `<log>.lock` for the block: one writer per run log. Re-entrant within a process; another process is refused at once (a one-line `RuntimeError`)."
@@ -167,7 +167,7 @@ def _read_bytes(path:Path) -> bytes:
     except FileNotFoundError: raise ValueError(f"{path} does not exist") from None
     except OSError as e: raise ValueError(f"cannot read {path} ({e.strerror})") from None
 
-# %% ../nbs/appendix/a8_runlog.ipynb #7da622dd
+# %% ../nbs/appendix/a8_runlog.ipynb #af51ff96
 def _lines(path:Path) -> tuple[list[dict], list[int], tuple[int, int]|None]:
     "The JSON lines of `path`: `(values, their line numbers, (line number, bytes) of an incomplete last line or None)`."
     rows = _read_bytes(path).split(b'\n')
@@ -195,7 +195,7 @@ def _parse_log(path:Path) -> tuple[list[dict], list[int], tuple[int, int]|None]:
         if r['step'] != j: raise ValueError(f"{path} line {n}: step {r['step']} where step {j} was due (records count up from 1)")
     return lines, nos, torn
 
-# %% ../nbs/appendix/a8_runlog.ipynb #9fbe7f4d
+# %% ../nbs/appendix/a8_runlog.ipynb #3ecedf35
 def read_log(path:str|Path) -> tuple[dict, list[dict]]:
     "The config line and the step records of a run log. An incomplete last line (a write cut short) is left out, with a note on stderr; other damage is a `ValueError` naming the file and the line."
     lines, _, torn = _parse_log(Path(path))
@@ -221,7 +221,7 @@ def _state_problems(d) -> str:
     wrong = [k for k, ok in STATE_KINDS.items() if k in d and not ok(d[k])]
     return '; '.join(f'{w} {", ".join(ks)}' for w, ks in [('missing', missing), ('unknown', unknown), ('malformed', wrong)] if ks)
 
-# %% ../nbs/appendix/a8_runlog.ipynb #a7456d9b
+# %% ../nbs/appendix/a8_runlog.ipynb #96b37a19
 def _read_state(sp:Path) -> dict:
     "The optimizer state saved in `sp`, as the dict `State(**d)` takes, or a one-line `ValueError` naming the file and what is wrong with it."
     fix = f"delete {sp.name} to rebuild the state from the log"
@@ -322,7 +322,7 @@ def _drop_scratch(log:Path):
     for t in log.parent.glob(f'.{glob.escape(log.name)}.*.tmp'):  # scratch files of a writer killed mid-write
         if _LOCKS.get(os.path.abspath(log.with_name(log.name + '.lock'))): t.unlink(missing_ok=True)
 
-# %% ../nbs/appendix/a8_runlog.ipynb #715cef62
+# %% ../nbs/appendix/a8_runlog.ipynb #48c6910c
 def _resumed(log:Path, cfg, task:Task, model_name:str|None) -> tuple[dict, list[dict]]:
     "The run in `log` read back to resume it: checked against this run, its state saved or rebuilt, what an interruption left repaired (a note each)."
     lines, _, torn = _parse_log(log)
@@ -334,7 +334,7 @@ def _resumed(log:Path, cfg, task:Task, model_name:str|None) -> tuple[dict, list[
     for n in notes: _note(n)
     return state, [head] + records
 
-# %% ../nbs/appendix/a8_runlog.ipynb #d0861346
+# %% ../nbs/appendix/a8_runlog.ipynb #a7562036
 def open_run(
     log:str|Path, cfg, task:Task, # the run log, the run's `GreaterConfig` and task
     resume:bool=False, # read the run back (else: check that a new one can start)

@@ -351,8 +351,7 @@ class OptimizerStepper(_Shown):
                  dpi:int=72, # of the plots
                  ):
         self.task = load_task(task) if isinstance(task, str) else task
-        self.cfg, self.dpi, self.model_name = cfg or GreaterConfig(), dpi, model_name
-        self.example = example
+        self.cfg, self.dpi, self.model_name, self.example = cfg or GreaterConfig(), dpi, model_name, example
         self.row = train_examples(self.task, self.cfg)[example]
         self.busy, self.error, self.traceback, self._thread, self._gen, self._syncing = False, None, '', None, None, False
         self._pause = threading.Event()
@@ -360,9 +359,12 @@ class OptimizerStepper(_Shown):
         self._setup(model, tok)  # the initial prompt, scored
         self._controls()  # which buttons can be pressed
 
-    @staticmethod
-    def _image(w, png:bytes|None):
-        w.value, w.layout.display = (png or b''), ('' if png else 'none')
+# %% ../nbs/12_widgets.ipynb #790b72e5
+def _image(w, png:bytes|None):
+    "Show `png` in the image widget `w`, or hide `w` when there is no plot yet."
+    w.value, w.layout.display = (png or b''), ('' if png else 'none')
+
+OptimizerStepper._image = staticmethod(_image)
 
 # %% ../nbs/12_widgets.ipynb #f54e70a2
 @patch(as_prop=True)
