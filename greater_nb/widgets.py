@@ -339,6 +339,11 @@ def stage_track(done:int, running:bool=True, note:str='') -> str:
         return f'<span style="opacity:.55">{s}</span>'
     return ' · '.join(one(j, s) for j, s in enumerate(STAGES)) + (f' &nbsp; {note}' if note else '')
 
+# %% ../nbs/12_widgets.ipynb #b43f5410
+def _image(w, png:bytes|None):
+    "Show `png` in the image widget `w`, or hide `w` when there is no plot yet."
+    w.value, w.layout.display = (png or b''), ('' if png else 'none')
+
 # %% ../nbs/12_widgets.ipynb #e23e8d43
 class OptimizerStepper(_Shown):
     "Step through GReaTer: Step, Run N, Pause (at the next stage boundary), Reset; model, device and dtype pickers."
@@ -359,12 +364,7 @@ class OptimizerStepper(_Shown):
         self._setup(model, tok)  # the initial prompt, scored
         self._controls()  # which buttons can be pressed
 
-# %% ../nbs/12_widgets.ipynb #790b72e5
-def _image(w, png:bytes|None):
-    "Show `png` in the image widget `w`, or hide `w` when there is no plot yet."
-    w.value, w.layout.display = (png or b''), ('' if png else 'none')
-
-OptimizerStepper._image = staticmethod(_image)
+    _image = staticmethod(_image)  # a plot, or its widget hidden
 
 # %% ../nbs/12_widgets.ipynb #f54e70a2
 @patch(as_prop=True)
