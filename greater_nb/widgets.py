@@ -339,7 +339,7 @@ def stage_track(done:int, running:bool=True, note:str='') -> str:
         return f'<span style="opacity:.55">{s}</span>'
     return ' · '.join(one(j, s) for j, s in enumerate(STAGES)) + (f' &nbsp; {note}' if note else '')
 
-# %% ../nbs/12_widgets.ipynb #b43f5410
+# %% ../nbs/12_widgets.ipynb #1e4a2940
 def _image(w, png:bytes|None):
     "Show `png` in the image widget `w`, or hide `w` when there is no plot yet."
     w.value, w.layout.display = (png or b''), ('' if png else 'none')
