@@ -8,6 +8,7 @@ Docs: https://greater-nb.github.io/greater_nb/tutorials/checkers.html.md"""
 from __future__ import annotations
 import itertools, math
 from dataclasses import dataclass
+from functools import partial
 import torch
 
 from .evaluate import target_nll
@@ -35,12 +36,14 @@ class Verdict:
     def __repr__(self): return f"{'✓ PASS' if self.passed else '✗ FAIL' if self.attempted else '… NOT ATTEMPTED YET'} {self.exercise}: {self.message}"
     __str__ = __repr__
 
+# %% ../nbs/tutorials/checkers.ipynb #b8d1c5e4
 class Mismatch(Exception):
     "Raised by a case when the learner's result disagrees with the references."
 
 class Skip(Exception):
     "Raised by a case the checker cannot grade: it is named in the verdict, never counted as agreeing."
 
+# %% ../nbs/tutorials/checkers.ipynb #94c89d37
 class _Raised(Exception):
     "An exception from inside the learner's code (its `__cause__`), kept apart from the checker's own errors."
 
@@ -54,23 +57,34 @@ def theirs(f, *args, **kw):
     except Exception as e: raise _Raised() from e
 
 # %% ../nbs/tutorials/checkers.ipynb #59801ca9
+def _graded(exercise:str, where:str, check) -> tuple:
+    "Run one case: `(its note, None)` when it agrees, `(None, a failing Verdict)` when not; `Skip` passes through."
+    try: return check(), None
+    except _NotWritten: return None, Verdict(exercise, False, 'not attempted yet: replace `raise NotImplementedError` with your code, then run the cell again', False)
+    except Mismatch as e: return None, Verdict(exercise, False, f'{where}: {e}')
+    except _Raised as e: return None, Verdict(exercise, False, f'{where}: your function raised {type(e.__cause__).__name__}: {e.__cause__}')
+    except Skip: raise
+    except Exception as e:
+        return None, Verdict(exercise, False, f'{where}: the checker itself failed ({type(e).__name__}: {e}); this is not your code, please report it')
+
+# %% ../nbs/tutorials/checkers.ipynb #772239d2
+def _summary(exercise:str, n:int, notes:list[str], skipped:list[str], what:str) -> Verdict:
+    "The verdict once no case failed: how many were graded, their notes, and each skipped case named (nothing graded is no pass)."
+    graded = n - len(skipped)
+    if not graded: return Verdict(exercise, False, 'no case could be graded: ' + '; '.join(skipped))
+    msg = f"all {graded} {'graded ' if skipped else ''}cases agree with {what}" + ''.join(f'; {x}' for x in notes)
+    return Verdict(exercise, True, msg + (f"; {len(skipped)} of {n} skipped, not graded: " + '; '.join(skipped) if skipped else ''))
+
+# %% ../nbs/tutorials/checkers.ipynb #2f4db600
 def grade(exercise:str, cases:list, what:str) -> Verdict:
     "Run each `(description, check)` case; `check()` raises `Mismatch` on a wrong answer. `what` says what passing means."
     notes, skipped = [], []
     for n, (desc, check) in enumerate(cases, 1):
-        where = f'case {n} of {len(cases)} ({desc})'
-        try: note = check()
-        except _NotWritten: return Verdict(exercise, False, 'not attempted yet: replace `raise NotImplementedError` with your code, then run the cell again', False)
-        except Mismatch as e: return Verdict(exercise, False, f'{where}: {e}')
-        except _Raised as e: return Verdict(exercise, False, f'{where}: your function raised {type(e.__cause__).__name__}: {e.__cause__}')
+        try: note, failed = _graded(exercise, f'case {n} of {len(cases)} ({desc})', check)
         except Skip as e: skipped.append(f'case {n} ({desc}): {e}'); continue
-        except Exception as e:
-            return Verdict(exercise, False, f'{where}: the checker itself failed ({type(e).__name__}: {e}); this is not your code, please report it')
+        if failed is not None: return failed   # (a failing `Verdict` is falsy)
         if note: notes.append(f'case {n}: {note}')
-    graded = len(cases) - len(skipped)
-    if not graded: return Verdict(exercise, False, 'no case could be graded: ' + '; '.join(skipped))
-    msg = f"all {graded} {'graded ' if skipped else ''}cases agree with {what}" + ''.join(f'; {x}' for x in notes)
-    return Verdict(exercise, True, msg + (f"; {len(skipped)} of {len(cases)} skipped, not graded: " + '; '.join(skipped) if skipped else ''))
+    return _summary(exercise, len(cases), notes, skipped, what)
 
 # %% ../nbs/tutorials/checkers.ipynb #4ed8032c
 def _as_set(x) -> set[int]:
@@ -80,6 +94,7 @@ def _as_set(x) -> set[int]:
     try: return {int(t) for t in x}
     except (TypeError, ValueError): raise Mismatch('return a set of token ids (ints)') from None
 
+# %% ../nbs/tutorials/checkers.ipynb #55835852
 def brute_force_intersection(logprobs:torch.Tensor, k:int, allowed:torch.Tensor) -> set[int]:
     "Eq. 4 with Python only: sort each row's allowed tokens, keep k, intersect the sets one by one."
     rows = logprobs.tolist()
@@ -104,30 +119,43 @@ def acceptable_intersections(logprobs:torch.Tensor, k:int, allowed:torch.Tensor,
     return {frozenset.intersection(*c) for c in itertools.product(*per_row)}
 
 # %% ../nbs/tutorials/checkers.ipynb #86fcaf72
-def _intersection_cases(fn, logprobs=None, allowed=None, k:int=10, random_cases:bool=True) -> list:
+def _random_logprobs() -> list:
+    "Random cases of eq. 4: `(description, log-probabilities [q, V], k, allowed mask)` for several q, k and vocabulary sizes."
     g, data = torch.Generator().manual_seed(0), []
-    for q, V, kk in [(1, 30, 3), (2, 30, 5), (3, 50, 10), (5, 200, 10), (5, 200, 40), (4, 60, 1)] if random_cases else []:
+    for q, V, kk in [(1, 30, 3), (2, 30, 5), (3, 50, 10), (5, 200, 10), (5, 200, 40), (4, 60, 1)]:
         lp = torch.log_softmax(torch.randn(q, V, generator=g, dtype=torch.float64) * 2, -1)
         ok = torch.rand(V, generator=g) > 0.2
         data.append((f'q={q}, k={kk}, {V} tokens, {V - int(ok.sum())} disallowed', lp, kk, ok))
+    return data
+
+# %% ../nbs/tutorials/checkers.ipynb #b3b350a6
+def _intersection_hint(got:set, lib:set, ok:torch.Tensor) -> str:
+    "The usual slip behind a wrong set, recognised by its value: a disallowed token in it, or a union instead of an intersection."
+    if any(not ok[t] for t in got if 0 <= t < len(ok)): return ' (a disallowed token is in your set)'
+    return ' (that looks like a union, not an intersection)' if got > lib else ''
+
+# %% ../nbs/tutorials/checkers.ipynb #934c9caf
+def _intersection_case(fn, lp:torch.Tensor, k:int, ok:torch.Tensor) -> str|None:
+    "Grade `fn` on one case: any answer a tie-break allows passes (with a note when there was a tie)."
+    lib, brute, right = set.intersection(*topk_sets(lp, k, ok)), brute_force_intersection(lp, k, ok), acceptable_intersections(lp, k, ok)
+    if right is None: raise Skip('ties at the k-th place allow too many answers to list')
+    if {frozenset(lib), frozenset(brute)} - right: raise AssertionError('a reference gives an answer eq. 4 does not allow')
+    got = _as_set(theirs(fn, lp.clone(), k, ok.clone()))
+    if frozenset(got) not in right:
+        extra, missing = sorted(got - lib)[:5], sorted(lib - got)[:5]
+        raise Mismatch(f'expected {len(lib)} tokens, got {len(got)}; extra {extra}, missing {missing}{_intersection_hint(got, lib, ok)}')
+    if len(right) > 1: return f'a tie at the k-th place, any of its {len(right)} tie-breaks accepted'
+
+# %% ../nbs/tutorials/checkers.ipynb #ea64837c
+def _intersection_cases(fn, logprobs=None, allowed=None, k:int=10, random_cases:bool=True) -> list:
+    "The `(description, check)` cases: the random ones, then the tutorial's log-probabilities if given."
+    data = _random_logprobs() if random_cases else []
     if logprobs is not None:
         data.append((f"the tutorial's {logprobs.shape[0]} questions, k={k}", logprobs, k,
                      allowed if allowed is not None else torch.ones(logprobs.shape[-1], dtype=torch.bool)))
-    def case(lp, k, ok):
-        def check():
-            lib, brute, right = set.intersection(*topk_sets(lp, k, ok)), brute_force_intersection(lp, k, ok), acceptable_intersections(lp, k, ok)
-            if right is None: raise Skip('ties at the k-th place allow too many answers to list')
-            if {frozenset(lib), frozenset(brute)} - right: raise AssertionError('a reference gives an answer eq. 4 does not allow')
-            got = _as_set(theirs(fn, lp.clone(), k, ok.clone()))
-            if frozenset(got) not in right:
-                extra, missing = sorted(got - lib)[:5], sorted(lib - got)[:5]
-                hint = ' (a disallowed token is in your set)' if any(not ok[t] for t in got if 0 <= t < len(ok)) else \
-                       ' (that looks like a union, not an intersection)' if got > lib else ''
-                raise Mismatch(f'expected {len(lib)} tokens, got {len(got)}; extra {extra}, missing {missing}{hint}')
-            if len(right) > 1: return f'a tie at the k-th place, any of its {len(right)} tie-breaks accepted'
-        return check
-    return [(d, case(lp, k, ok)) for d, lp, k, ok in data]
+    return [(d, partial(_intersection_case, fn, lp, kk, ok)) for d, lp, kk, ok in data]
 
+# %% ../nbs/tutorials/checkers.ipynb #67db0ec2
 def check_intersection(
     fn, # your function: fn(logprobs [q, vocab], k, allowed [vocab] bool) -> set of token ids
     logprobs:torch.Tensor|None=None, # optional real log-probabilities to check on too
@@ -148,6 +176,7 @@ class _TinyLM(torch.nn.Module):
         self.emb = torch.nn.Embedding.from_pretrained(w)  # frozen, like the model's
     def get_input_embeddings(self): return self.emb
 
+# %% ../nbs/tutorials/checkers.ipynb #cf6735dc
 def _splice_data(model=None) -> list:
     "(description, model, ids, at, candidates, kind of ε) for each case: a tiny random table, and the model if given."
     tiny, data, g = _TinyLM(), [], torch.Generator().manual_seed(1)
@@ -162,47 +191,69 @@ def _splice_data(model=None) -> list:
         data.append(('the model, batch 2, ε one-hot', model, ids, torch.tensor([5, 5]), [1000, 1500, 1700], 'one-hot'))
     return data
 
-# %% ../nbs/tutorials/checkers.ipynb #47ef0fcc
-def _splice_values(out, m, ids, at, eps, E) -> torch.Tensor:
-    "Check the learner's spliced embeddings `out` against the library and an explicit loop; the reference."
-    emb = m.get_input_embeddings()
-    if not isinstance(out, torch.Tensor): raise Mismatch(f'return a tensor of embeddings, got {type(out).__name__}')
+# %% ../nbs/tutorials/checkers.ipynb #706ad637
+def _splice_reference(m, ids, at, eps, E) -> torch.Tensor:
+    "The spliced embeddings by an explicit loop: row b's column `at[b]` is Σ_c ε_c E_c, every other column the ordinary embedding."
     with torch.no_grad():
-        ref = emb(ids).clone()
+        ref = m.get_input_embeddings()(ids).clone()
         for b in range(len(ids)): ref[b, at[b]] = sum(eps[c] * E[c] for c in range(len(E)))
-        lib = splice_embeddings(m, ids, at, eps.clone().requires_grad_(), E)
-    if tuple(out.shape) != tuple(ref.shape): raise Mismatch(f'expected shape {tuple(ref.shape)}, got {tuple(out.shape)}')
-    tol = 1e-5 if ref.dtype == torch.float32 else 1e-10
-    if not torch.allclose(lib, ref, atol=tol): raise AssertionError('the library and the reference disagree')  # a checker bug
+    return ref
+
+# %% ../nbs/tutorials/checkers.ipynb #2322f8b5
+def _splice_difference(out:torch.Tensor, ref:torch.Tensor, at, tol:float):
+    "A `Mismatch` naming the first row and column where the learner's embeddings differ from the reference, if any does."
     bad = (out.detach() - ref).abs().amax(-1) > tol
     if bad.any():
         b, c = bad.nonzero()[0].tolist()
         where = 'the spliced column' if c == at[b] else 'a column that should be the ordinary embedding'
         raise Mismatch(f'row {b}, column {c} ({where}) differs from the reference')
+
+# %% ../nbs/tutorials/checkers.ipynb #47ef0fcc
+def _splice_values(out, m, ids, at, eps, E) -> torch.Tensor:
+    "Check the learner's spliced embeddings `out` against the library and an explicit loop; the reference."
+    if not isinstance(out, torch.Tensor): raise Mismatch(f'return a tensor of embeddings, got {type(out).__name__}')
+    ref = _splice_reference(m, ids, at, eps, E)
+    with torch.no_grad(): lib = splice_embeddings(m, ids, at, eps.clone().requires_grad_(), E)
+    if tuple(out.shape) != tuple(ref.shape): raise Mismatch(f'expected shape {tuple(ref.shape)}, got {tuple(out.shape)}')
+    tol = 1e-5 if ref.dtype == torch.float32 else 1e-10
+    if not torch.allclose(lib, ref, atol=tol): raise AssertionError('the library and the reference disagree')  # a checker bug
+    _splice_difference(out, ref, at, tol)
     return ref
 
 # %% ../nbs/tutorials/checkers.ipynb #497b3571
-def _splice_cases(fn, model=None) -> list:
-    def case(m, ids, at, cands, kind):
-        def check():
-            with torch.no_grad(): E = m.get_input_embeddings()(torch.tensor(cands))
-            eps = torch.zeros(len(cands), dtype=E.dtype)
-            if kind == 'one-hot': eps[0] = 1
-            elif kind == 'other candidate': eps[-1] = 1
-            else: eps[:] = torch.linspace(1, 2, len(cands), dtype=E.dtype) / torch.linspace(1, 2, len(cands)).sum()
-            mine = eps.clone().requires_grad_()
-            out = theirs(fn, m, ids.clone(), at.clone(), mine, E)
-            ref = _splice_values(out, m, ids, at, eps, E)
-            if not out.requires_grad: raise Mismatch('the output does not depend on ε differentiably (build the row as ε @ E, not by looking up a token)')
-            R = torch.randn(ref.shape, generator=torch.Generator().manual_seed(2), dtype=torch.float64).to(ref.dtype)
-            theirs(lambda: (out * R).sum().backward())
-            want = sum(R[b, at[b]] @ E.T for b in range(len(ids)))
-            if mine.grad is None: raise Mismatch('ε got no gradient')
-            if not torch.allclose(mine.grad, want, atol=1e-4 if ref.dtype == torch.float32 else 1e-9):
-                raise Mismatch(f'∂s/∂ε is {mine.grad.tolist()}, expected {want.tolist()}')
-        return check
-    return [(d, case(m, ids, at, cands, kind)) for d, m, ids, at, cands, kind in _splice_data(model)]
+def _splice_eps(kind:str, n:int, dtype) -> torch.Tensor:
+    "ε over `n` candidates: one-hot on the current token (the first), on another (the last), or a mixture."
+    eps = torch.zeros(n, dtype=dtype)
+    if kind == 'one-hot': eps[0] = 1
+    elif kind == 'other candidate': eps[-1] = 1
+    else: eps[:] = torch.linspace(1, 2, n, dtype=dtype) / torch.linspace(1, 2, n).sum()
+    return eps
 
+# %% ../nbs/tutorials/checkers.ipynb #fc2905b9
+def _splice_gradient(out:torch.Tensor, ref:torch.Tensor, mine:torch.Tensor, E:torch.Tensor, ids, at):
+    "Back-propagate a random scalar of the learner's output `out`; ε's gradient (`mine.grad`) must be the one written out by hand."
+    R = torch.randn(ref.shape, generator=torch.Generator().manual_seed(2), dtype=torch.float64).to(ref.dtype)
+    theirs(lambda: (out * R).sum().backward())
+    want = sum(R[b, at[b]] @ E.T for b in range(len(ids)))
+    if mine.grad is None: raise Mismatch('ε got no gradient')
+    if not torch.allclose(mine.grad, want, atol=1e-4 if ref.dtype == torch.float32 else 1e-9):
+        raise Mismatch(f'∂s/∂ε is {mine.grad.tolist()}, expected {want.tolist()}')
+
+# %% ../nbs/tutorials/checkers.ipynb #b9dbe5c9
+def _splice_case(fn, m, ids, at, cands:list[int], kind:str):
+    "Grade `fn` on one case: the values, then that they depend on ε differentiably, then ε's gradient."
+    with torch.no_grad(): E = m.get_input_embeddings()(torch.tensor(cands))
+    eps = _splice_eps(kind, len(cands), E.dtype)
+    mine = eps.clone().requires_grad_()
+    out = theirs(fn, m, ids.clone(), at.clone(), mine, E)
+    ref = _splice_values(out, m, ids, at, eps, E)
+    if not out.requires_grad: raise Mismatch('the output does not depend on ε differentiably (build the row as ε @ E, not by looking up a token)')
+    _splice_gradient(out, ref, mine, E, ids, at)
+
+def _splice_cases(fn, model=None) -> list:
+    return [(d, partial(_splice_case, fn, m, ids, at, cands, kind)) for d, m, ids, at, cands, kind in _splice_data(model)]
+
+# %% ../nbs/tutorials/checkers.ipynb #60ad12b6
 def check_splice(
     fn, # your function, with the signature of `splice_embeddings(model, input_ids, at, eps, E)`
     model=None, # optionally the real model, to check on it too
@@ -222,6 +273,7 @@ def loss_by_hand(answer_logits, answer_ids, prompt_logits, prompt_ids, lam:float
         return sum(out) / len(out)
     return nll(answer_logits.tolist(), answer_ids.tolist()) + lam * math.exp(nll(prompt_logits.tolist(), prompt_ids.tolist()))
 
+# %% ../nbs/tutorials/checkers.ipynb #fb9ec05a
 def _library_loss(al, y, pl, p, lam):
     one = lambda n: torch.ones(1, n, dtype=al.dtype)
     return combine(target_nll(al[None], y[None], one(len(y))), target_nll(pl[None], p[None], one(len(p))), lam)[0]
@@ -251,32 +303,36 @@ def _loss_gradient(out, a, q, al, y, pl, p, lam, da, dp):
         raise Mismatch("the gradient differs from the library's")
 
 # %% ../nbs/tutorials/checkers.ipynb #427bd710
-def _loss_cases(fn) -> list:
+def _loss_data() -> list:
+    "Random cases of eq. 6: (description, answer logits, answer ids, prompt logits, prompt ids, λ, and two directions for the finite difference)."
     g, data = torch.Generator().manual_seed(3), []
     for T, P, V, lam in [(1, 4, 11, 0.2), (3, 1, 11, 0.2), (2, 6, 23, 0.), (1, 5, 7, 1.), (4, 8, 50, 0.2)]:
         r = lambda *s: torch.randn(*s, generator=g, dtype=torch.float64)
         data.append((f"{T} answer token{'s' * (T > 1)}, {P} prompt token{'s' * (P > 1)}, λ={lam}", r(T, V) * 2, torch.randint(0, V, (T,), generator=g),
                      r(P, V) * 2, torch.randint(0, V, (P,), generator=g), lam, r(T, V), r(P, V)))
-    def case(al, y, pl, p, lam, da, dp):
-        def check():
-            a, q = al.clone().requires_grad_(), pl.clone().requires_grad_()
-            out = theirs(fn, a, y.clone(), q, p.clone(), lam)
-            if not isinstance(out, torch.Tensor): raise Mismatch(f'return a scalar tensor built with torch operations, got {type(out).__name__}')
-            if out.numel() != 1: raise Mismatch(f'return one number per example (a scalar), got shape {tuple(out.shape)}')
-            hand, lib = loss_by_hand(al, y, pl, p, lam), _library_loss(al, y, pl, p, lam).item()
-            if not math.isclose(hand, lib, rel_tol=1e-9): raise AssertionError('the references disagree')  # a checker bug
-            if not math.isclose(out.item(), hand, rel_tol=1e-7, abs_tol=1e-9):
-                raise Mismatch(f'loss {out.item():.6f}, expected {hand:.6f}{_loss_hint(out.item(), al, y, pl, p, lam)}')
-            if not out.requires_grad: raise Mismatch('the loss is not differentiable (no graph back to the logits): use torch operations throughout')
-            _loss_gradient(out, a, q, al, y, pl, p, lam, da, dp)
-        return check
-    return [(d, case(*x)) for d, *x in data]
+    return data
 
+# %% ../nbs/tutorials/checkers.ipynb #e704e403
+def _loss_case(fn, al, y, pl, p, lam:float, da, dp):
+    "Grade `fn` on one case: a scalar tensor, the value of eq. 6 (with a hint when it is a usual slip), then its gradient."
+    a, q = al.clone().requires_grad_(), pl.clone().requires_grad_()
+    out = theirs(fn, a, y.clone(), q, p.clone(), lam)
+    if not isinstance(out, torch.Tensor): raise Mismatch(f'return a scalar tensor built with torch operations, got {type(out).__name__}')
+    if out.numel() != 1: raise Mismatch(f'return one number per example (a scalar), got shape {tuple(out.shape)}')
+    hand, lib = loss_by_hand(al, y, pl, p, lam), _library_loss(al, y, pl, p, lam).item()
+    if not math.isclose(hand, lib, rel_tol=1e-9): raise AssertionError('the references disagree')  # a checker bug
+    if not math.isclose(out.item(), hand, rel_tol=1e-7, abs_tol=1e-9):
+        raise Mismatch(f'loss {out.item():.6f}, expected {hand:.6f}{_loss_hint(out.item(), al, y, pl, p, lam)}')
+    if not out.requires_grad: raise Mismatch('the loss is not differentiable (no graph back to the logits): use torch operations throughout')
+    _loss_gradient(out, a, q, al, y, pl, p, lam, da, dp)
+
+# %% ../nbs/tutorials/checkers.ipynb #cb7855f0
 def check_loss(
     fn, # your function: fn(answer_logits [T, V], answer_ids [T], prompt_logits [P, V], prompt_ids [P], lam) -> scalar tensor
 ) -> Verdict:
     "Grade a hand-written eq. 6 against the library, plain-Python arithmetic, and finite differences of its gradient."
-    return grade('the loss of eq. 6', _loss_cases(fn), 'the library, the formula in plain Python, and finite differences of the gradient')
+    cases = [(d, partial(_loss_case, fn, *x)) for d, *x in _loss_data()]
+    return grade('the loss of eq. 6', cases, 'the library, the formula in plain Python, and finite differences of the gradient')
 
 # %% ../nbs/tutorials/checkers.ipynb #cefa3d27
 def brute_force_top_mu(grad, cands:list[int], mu:int) -> list[int]:
@@ -284,33 +340,40 @@ def brute_force_top_mu(grad, cands:list[int], mu:int) -> list[int]:
     g = [float(x) for x in grad]
     return [cands[j] for j in sorted(range(len(g)), key=lambda j: g[j])[:mu]]
 
-def _top_mu_cases(fn) -> list:
+# %% ../nbs/tutorials/checkers.ipynb #3f9bf222
+def _top_mu_data() -> list:
+    "Random cases: (description, ∂L/∂ε, candidate ids, μ), some with ties, one with μ over the candidates."
     g, data = torch.Generator().manual_seed(4), []
     for n, mu, ties in [(4, 2, False), (9, 3, False), (1, 3, False), (6, 6, False), (8, 3, True), (5, 1, False)]:
         grad = torch.randn(n, generator=g)
         if ties: grad = (grad * 2).round() / 2
         cands = torch.randperm(5000, generator=g)[:n].tolist()
         data.append((f'{n} candidates, μ={mu}' + (', with ties' if ties else ''), grad, cands, mu))
-    def case(grad, cands, mu):
-        def check():
-            lib, brute = top_mu(grad, cands, mu), brute_force_top_mu(grad, cands, mu)
-            if lib != brute: raise AssertionError('the references disagree')  # cannot happen
-            got = theirs(fn, grad.clone(), list(cands), mu)
-            try: got = got.tolist() if isinstance(got, torch.Tensor) else [int(x) for x in got]
-            except (TypeError, ValueError): raise Mismatch(f'return a list of token ids, got {type(got).__name__}') from None
-            if got != lib:
-                hint = ' (those have the largest ∂L/∂ε: GReaTer wants the most negative)' if set(got) == set(brute_force_top_mu(-grad, cands, mu)) and set(got) != set(lib) else \
-                       ' (right tokens, wrong order: best first, ties in list order)' if set(got) == set(lib) else \
-                       ' (return token ids from `cands`, not positions in it)' if set(got) <= set(range(len(cands))) else ''
-                raise Mismatch(f'expected {lib}, got {got}{hint}')
-        return check
-    return [(d, case(*x)) for d, *x in data]
+    return data
+
+# %% ../nbs/tutorials/checkers.ipynb #6b4cdd4e
+def _top_mu_hint(got:list, lib:list, grad, cands:list[int], mu:int) -> str:
+    "The usual slip behind a wrong top-μ: the largest ∂L/∂ε instead of the most negative, the wrong order, or positions for ids."
+    if set(got) == set(brute_force_top_mu(-grad, cands, mu)) and set(got) != set(lib): return ' (those have the largest ∂L/∂ε: GReaTer wants the most negative)'
+    if set(got) == set(lib): return ' (right tokens, wrong order: best first, ties in list order)'
+    return ' (return token ids from `cands`, not positions in it)' if set(got) <= set(range(len(cands))) else ''
+
+# %% ../nbs/tutorials/checkers.ipynb #ae76ecd2
+def _top_mu_case(fn, grad, cands:list[int], mu:int):
+    "Grade `fn` on one case against `top_mu` and the stable sort."
+    lib, brute = top_mu(grad, cands, mu), brute_force_top_mu(grad, cands, mu)
+    if lib != brute: raise AssertionError('the references disagree')  # cannot happen
+    got = theirs(fn, grad.clone(), list(cands), mu)
+    try: got = got.tolist() if isinstance(got, torch.Tensor) else [int(x) for x in got]
+    except (TypeError, ValueError): raise Mismatch(f'return a list of token ids, got {type(got).__name__}') from None
+    if got != lib: raise Mismatch(f'expected {lib}, got {got}{_top_mu_hint(got, lib, grad, cands, mu)}')
 
 def check_top_mu(
     fn, # your function: fn(grad [n], cands: list of n token ids, mu) -> list of mu token ids, best first
 ) -> Verdict:
     "Grade a hand-written top-μ against the library's `top_mu` and a stable Python sort."
-    return grade('top-μ by −∂L/∂ε (Algorithm 1, line 14)', _top_mu_cases(fn), 'the library and a stable Python sort')
+    return grade('top-μ by −∂L/∂ε (Algorithm 1, line 14)', [(d, partial(_top_mu_case, fn, *x)) for d, *x in _top_mu_data()],
+                 'the library and a stable Python sort')
 
 # %% ../nbs/tutorials/checkers.ipynb #62932ef8
 def _discordant_by_hand(a, b) -> tuple[int, int]:
@@ -320,56 +383,69 @@ def _discordant_by_hand(a, b) -> tuple[int, int]:
         if y and not x: only_b += 1
     return only_a, only_b
 
+# %% ../nbs/tutorials/checkers.ipynb #bae7bd49
+def _discordant_data() -> list:
+    "(description, a, b): random rows of several sizes (none included), and 1/0 integers instead of booleans."
+    rng, data = torch.Generator().manual_seed(5), []
+    for n, pa, pb in [(8, .5, .3), (50, .3, .6), (1, .5, .5), (100, .5, .5), (0, .5, .5)]:
+        data.append((f"{n} row{'s' * (n != 1)}", (torch.rand(n, generator=rng) < pa).tolist(), (torch.rand(n, generator=rng) < pb).tolist()))
+    return data + [('1/0 integers, not booleans', [1, 0, 1, 1, 0], [0, 0, 1, 0, 1])]
+
+# %% ../nbs/tutorials/checkers.ipynb #c8c0d64d
+def _discordant_case(fn, a, b):
+    "Grade `fn` on one pair of rows: a pair of counts, equal to the references' (a hint for the swapped or the summed counts)."
+    lib, hand = discordant(a, b), _discordant_by_hand(a, b)
+    if lib != hand: raise AssertionError('the references disagree')
+    got = theirs(fn, list(a), list(b))
+    try: got = tuple(int(x) for x in got)
+    except (TypeError, ValueError): got = None
+    if got is None or len(got) != 2: raise Mismatch(f'return a pair of counts (only_a, only_b), got {got!r}')
+    if got != lib:
+        hint = ' (swapped: first the rows only `a` got right)' if got == lib[::-1] else \
+               ' (count each side separately, not all disagreements together)' if sum(got) == sum(lib) else ''
+        raise Mismatch(f'expected {lib}, got {got}{hint}')
+
+# %% ../nbs/tutorials/checkers.ipynb #1329fcd9
 def check_discordant(
     fn, # your function: fn(a, b) -> (rows only a got right, rows only b got right)
 ) -> Verdict:
     "Grade a hand-written count of discordant rows against `discordant` and a plain loop."
-    rng, data = torch.Generator().manual_seed(5), []
-    for n, pa, pb in [(8, .5, .3), (50, .3, .6), (1, .5, .5), (100, .5, .5), (0, .5, .5)]:
-        data.append((f"{n} row{'s' * (n != 1)}", (torch.rand(n, generator=rng) < pa).tolist(), (torch.rand(n, generator=rng) < pb).tolist()))
-    data.append(('1/0 integers, not booleans', [1, 0, 1, 1, 0], [0, 0, 1, 0, 1]))
-    def case(a, b):
-        def check():
-            lib, hand = discordant(a, b), _discordant_by_hand(a, b)
-            if lib != hand: raise AssertionError('the references disagree')
-            got = theirs(fn, list(a), list(b))
-            try: got = tuple(int(x) for x in got)
-            except (TypeError, ValueError): got = None
-            if got is None or len(got) != 2: raise Mismatch(f'return a pair of counts (only_a, only_b), got {got!r}')
-            if got != lib:
-                hint = ' (swapped: first the rows only `a` got right)' if got == lib[::-1] else \
-                       ' (count each side separately, not all disagreements together)' if sum(got) == sum(lib) else ''
-                raise Mismatch(f'expected {lib}, got {got}{hint}')
-        return check
-    return grade('discordant rows', [(d, case(a, b)) for d, a, b in data], 'the library and a plain Python loop')
+    return grade('discordant rows', [(d, partial(_discordant_case, fn, a, b)) for d, a, b in _discordant_data()],
+                 'the library and a plain Python loop')
 
 # %% ../nbs/tutorials/checkers.ipynb #44e4147c
-def check_best_so_far(
-    fn, # your function: fn(init_objective, objectives: list of floats) -> list of floats, one per step
-    history:list[dict]|None=None, # optionally a run's step records (`stepper.history`, a run log's records)
-    init_objective:float|None=None, # that run's initial objective
-) -> Verdict:
-    "Grade a hand-written best-so-far against `itertools.accumulate(min)` and a run's own `best_objective`."
+def _best_so_far_data(history:list[dict]|None, init_objective:float|None) -> list:
+    "(description, initial objective, objectives, the run's logged best or None): random runs, a run that never improves, and the run given."
     g, data = torch.Generator().manual_seed(6), []
     for n in (1, 3, 8, 20):
         xs = (torch.rand(n + 1, generator=g) * 100).tolist()
         data.append((f'{n} steps, random objectives', xs[0], xs[1:], None))
     data.append(('every step worse than the start', 1.0, [2.0, 3.0, 1.5], None))
     if history: data.append((f'the run, {len(history)} steps', init_objective, [r['objective'] for r in history], [r['best_objective'] for r in history]))
-    def case(init, objs, logged):
-        def check():
-            ref = list(itertools.accumulate([init] + objs, min))[1:]
-            if logged is not None and any(abs(x - y) > 1e-9 for x, y in zip(ref, logged)): raise AssertionError('the run log disagrees with accumulate(min)')
-            got = theirs(fn, init, list(objs))
-            try: got = [float(x) for x in got]
-            except (TypeError, ValueError): raise Mismatch(f'return a list of numbers, got {type(got).__name__}') from None
-            if len(got) != len(ref): raise Mismatch(f'expected {len(ref)} values (one per step), got {len(got)}' + (' (leave the initial objective out)' if len(got) == len(ref) + 1 else ''))
-            if any(abs(x - y) > 1e-9 for x, y in zip(got, ref)):
-                hint = ' (the initial prompt counts: start from its objective)' if got == list(itertools.accumulate(objs, min)) else ''
-                raise Mismatch(f'expected {[round(x, 3) for x in ref]}, got {[round(x, 3) for x in got]}{hint}')
-        return check
-    return grade('best objective so far (Algorithm 1, lines 16–18)', [(d, case(*x)) for d, *x in data],
-                 'accumulate(min)' + (' and the run log' if history else ''))
+    return data
+
+# %% ../nbs/tutorials/checkers.ipynb #d7fd6465
+def _best_so_far_case(fn, init:float, objs:list[float], logged:list[float]|None):
+    "Grade `fn` on one run: one value per step, each the minimum so far with the initial objective included."
+    ref = list(itertools.accumulate([init] + objs, min))[1:]
+    if logged is not None and any(abs(x - y) > 1e-9 for x, y in zip(ref, logged)): raise AssertionError('the run log disagrees with accumulate(min)')
+    got = theirs(fn, init, list(objs))
+    try: got = [float(x) for x in got]
+    except (TypeError, ValueError): raise Mismatch(f'return a list of numbers, got {type(got).__name__}') from None
+    if len(got) != len(ref): raise Mismatch(f'expected {len(ref)} values (one per step), got {len(got)}' + (' (leave the initial objective out)' if len(got) == len(ref) + 1 else ''))
+    if any(abs(x - y) > 1e-9 for x, y in zip(got, ref)):
+        hint = ' (the initial prompt counts: start from its objective)' if got == list(itertools.accumulate(objs, min)) else ''
+        raise Mismatch(f'expected {[round(x, 3) for x in ref]}, got {[round(x, 3) for x in got]}{hint}')
+
+# %% ../nbs/tutorials/checkers.ipynb #a4b12e26
+def check_best_so_far(
+    fn, # your function: fn(init_objective, objectives: list of floats) -> list of floats, one per step
+    history:list[dict]|None=None, # optionally a run's step records (`stepper.history`, a run log's records)
+    init_objective:float|None=None, # that run's initial objective
+) -> Verdict:
+    "Grade a hand-written best-so-far against `itertools.accumulate(min)` and a run's own `best_objective`."
+    cases = [(d, partial(_best_so_far_case, fn, *x)) for d, *x in _best_so_far_data(history, init_objective)]
+    return grade('best objective so far (Algorithm 1, lines 16–18)', cases, 'accumulate(min)' + (' and the run log' if history else ''))
 
 # %% ../nbs/tutorials/checkers.ipynb #e016a635
 def _overlap_by_hand(a, b) -> dict:
@@ -382,6 +458,7 @@ def _overlap_by_hand(a, b) -> dict:
                 out['same_chosen'] += x['chosen'] == y['chosen']
     return out
 
+# %% ../nbs/tutorials/checkers.ipynb #cee52f92
 def _synthetic_runs(seed:int, n:int, shuffle:bool=False, drop:int=0) -> tuple[list, list]:
     g, a, b = torch.Generator().manual_seed(seed), [], []
     for s in range(1, n + 1):
@@ -392,6 +469,25 @@ def _synthetic_runs(seed:int, n:int, shuffle:bool=False, drop:int=0) -> tuple[li
     return a, b[drop:]
 
 # %% ../nbs/tutorials/checkers.ipynb #3d988679
+def _overlap_hint(got:dict, lib:dict, a:list, b:list) -> str:
+    "The usual slip behind a wrong overlap: steps matched by position instead of number, or top-μ lists compared with their order."
+    by_pos = dict(steps=min(len(a), len(b)), same_top_mu=sum(set(x['selected']) == set(y['selected']) for x, y in zip(a, b)),
+                  same_chosen=sum(x['chosen'] == y['chosen'] for x, y in zip(a, b)))
+    as_lists = {**lib, 'same_top_mu': sum(x['selected'] == y['selected'] for x in a for y in b if x['step'] == y['step'])}
+    return ' (match steps by their step number, not by position in the list)' if got == by_pos else \
+           ' (the top-μ is a set: compare without order)' if got == as_lists else ''
+
+# %% ../nbs/tutorials/checkers.ipynb #05e9644f
+def _overlap_case(fn, a:list, b:list):
+    "Grade `fn` on one pair of logs: a dict with the references' three counts."
+    lib, hand = choice_overlap(a, b), _overlap_by_hand(a, b)
+    if lib != hand: raise AssertionError('the references disagree')
+    got = theirs(fn, [dict(r) for r in a], [dict(r) for r in b])
+    if not isinstance(got, dict): raise Mismatch(f'return a dict with steps, same_top_mu and same_chosen, got {type(got).__name__}')
+    got = {k: got.get(k) for k in lib}
+    if got != lib: raise Mismatch(f'expected {lib}, got {got}{_overlap_hint(got, lib, a, b)}')
+
+# %% ../nbs/tutorials/checkers.ipynb #fe119c58
 def check_overlap(
     fn, # your function: fn(a_records, b_records) -> dict(steps=..., same_top_mu=..., same_chosen=...)
     pairs:list|None=None, # optionally real (a_records, b_records) pairs of run logs to check on too
@@ -400,22 +496,7 @@ def check_overlap(
     data = [(f"{n} step{'s' * (n != 1)}" + (', the second log in another order' if sh else '') + (f', {d} steps missing from it' if d else ''), *_synthetic_runs(j, n, sh, d))
             for j, (n, sh, d) in enumerate([(1, False, 0), (6, False, 0), (12, True, 0), (10, False, 3)])]
     data += [(f'run logs, pair {j}', a, b) for j, (a, b) in enumerate(pairs or [])]
-    def case(a, b):
-        def check():
-            lib, hand = choice_overlap(a, b), _overlap_by_hand(a, b)
-            if lib != hand: raise AssertionError('the references disagree')
-            got = theirs(fn, [dict(r) for r in a], [dict(r) for r in b])
-            if not isinstance(got, dict): raise Mismatch(f'return a dict with steps, same_top_mu and same_chosen, got {type(got).__name__}')
-            got = {k: got.get(k) for k in lib}
-            if got != lib:
-                by_pos = dict(steps=min(len(a), len(b)), same_top_mu=sum(set(x['selected']) == set(y['selected']) for x, y in zip(a, b)),
-                              same_chosen=sum(x['chosen'] == y['chosen'] for x, y in zip(a, b)))
-                as_lists = {**lib, 'same_top_mu': sum(x['selected'] == y['selected'] for x in a for y in b if x['step'] == y['step'])}
-                hint = ' (match steps by their step number, not by position in the list)' if got == by_pos else \
-                       ' (the top-μ is a set: compare without order)' if got == as_lists else ''
-                raise Mismatch(f'expected {lib}, got {got}{hint}')
-        return check
-    return grade('overlap of two runs', [(d, case(a, b)) for d, a, b in data], 'the library and a loop over matched steps')
+    return grade('overlap of two runs', [(d, partial(_overlap_case, fn, a, b)) for d, a, b in data], 'the library and a loop over matched steps')
 
 # %% ../nbs/tutorials/checkers.ipynb #8e2239aa
 def check_guess(
@@ -434,13 +515,16 @@ def check_guess(
 # %% ../nbs/tutorials/checkers.ipynb #df2466c4
 EXERCISE_MARKS = ('# EXERCISE', '# PREDICTION')
 
+def _leading_comments(c:dict) -> list[str]:
+    "A cell's leading comment lines, stripped (nbdev's `#|` directives among them)."
+    lines = ''.join(c.get('source', '')).strip().split('\n')
+    return [l.strip() for l in lines[:next((j for j, l in enumerate(lines) if not l.strip().startswith('#')), len(lines))]]
+
 def exercise_cells(nb:dict) -> list[int]:
     "Indices of the code cells of `nb` (a notebook's JSON as a dict) with an exercise or prediction mark in their leading comments."
-    def head(c):   # the cell's leading comment lines (nbdev's `#|` directives among them)
-        lines = ''.join(c.get('source', '')).strip().split('\n')
-        return [l.strip() for l in lines[:next((j for j, l in enumerate(lines) if not l.strip().startswith('#')), len(lines))]]
-    return [i for i, c in enumerate(nb['cells']) if c['cell_type'] == 'code' and any(l.startswith(EXERCISE_MARKS) for l in head(c))]
+    return [i for i, c in enumerate(nb['cells']) if c['cell_type'] == 'code' and any(l.startswith(EXERCISE_MARKS) for l in _leading_comments(c))]
 
+# %% ../nbs/tutorials/checkers.ipynb #d8e6d72f
 def clear_exercise_outputs(path) -> int:
     "Empty the outputs of the exercise and prediction cells of the notebook at `path`; the number of cells cleared."
     import json

@@ -21,12 +21,18 @@ __all__ = ['DISK_FULL', 'parser', 'check_output', 'check_text', 'warn_long', 'mo
            'resume_command', 'cmd_optimize', 'run', 'main']
 
 # %% ../nbs/appendix/a1_cli.ipynb #197e3b7d
+class _Parser(argparse.ArgumentParser):
+    "Argument errors in one line (no usage block), exit status 2."
+    def error(self, message): self.exit(2, f'{self.prog}: error: {message} (see {self.prog} --help)\n')
+
+# %% ../nbs/appendix/a1_cli.ipynb #e4b33253
 def _model_args(p:argparse.ArgumentParser):
     p.add_argument('--model', default=None, help='HF model id, local folder or .gguf file (default: embedded SmolLM2-135M-Instruct)')
     p.add_argument('--device', default='auto', help="'auto' (cuda > mps > cpu), 'cpu', 'cuda', 'cuda:1', ...")
     p.add_argument('--dtype', default='auto', help="'auto' (bf16 where native), 'float32', 'bfloat16', 'float16'")
     p.add_argument('--device-map', default=None, help="pass 'auto' to shard a large model over several GPUs")
 
+# %% ../nbs/appendix/a1_cli.ipynb #09ae1bdf
 _FLAG_HELP = {'k': 'top-k tokens per question (eq. 3)', 'q': 'questions per intersection (eq. 4)', 'mu': 'candidates re-scored',
               'lam': 'fluency weight λ (eq. 6)', 'steps': 'optimization steps T', 'n_train': 'training examples used'}
 
@@ -40,15 +46,9 @@ def _config_args(p:argparse.ArgumentParser):
             typ = {'int': int, 'float': float, 'str': str}.get(f.type if isinstance(f.type, str) else f.type.__name__, str)
             p.add_argument(name, dest=f.name, type=typ, default=None, help=_FLAG_HELP.get(f.name, f'default: {f.default!r}'))
 
-class _Parser(argparse.ArgumentParser):
-    "Argument errors in one line (no usage block), exit status 2."
-    def error(self, message): self.exit(2, f'{self.prog}: error: {message} (see {self.prog} --help)\n')
-
 # %% ../nbs/appendix/a1_cli.ipynb #a1b00004
-def parser() -> argparse.ArgumentParser:
-    "The `greater-nb` argument parser."
-    ap = _Parser(prog='greater-nb', description='GReaTer prompt optimization (arXiv 2412.09722), literate edition.')
-    sub = ap.add_subparsers(dest='cmd', required=True)
+def _eval_parser(sub):
+    "`greater-nb eval`: the accuracy of a prompt on a task split."
     e = sub.add_parser('eval', help='accuracy of a prompt on a task split')
     e.add_argument('--task', required=True, help='task name (see greater_nb.data.TASKS)')
     e.add_argument('--prompt', default=ZS_COT, help="the instruction ('' for none; default: zero-shot CoT)")
@@ -58,6 +58,10 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument('--max-new-tokens', type=int, default=256)
     e.add_argument('--json', type=Path, default=None, help='also write the per-example records here')
     _model_args(e)
+
+# %% ../nbs/appendix/a1_cli.ipynb #1abb6292
+def _optimize_parser(sub):
+    "`greater-nb optimize`: a GReaTer run, then the held-out accuracy before and after."
     o = sub.add_parser('optimize', help='optimize a prompt with GReaTer, then evaluate it on held-out rows')
     o.add_argument('--task', required=True, help='task name (see greater_nb.data.TASKS)')
     o.add_argument('--preset', default='paper', choices=['paper', 'reference_code'], help="start from the paper's settings or the authors' code")
@@ -68,6 +72,14 @@ def parser() -> argparse.ArgumentParser:
     o.add_argument('--no-eval', action='store_true', help='skip the held-out evaluation')
     _config_args(o)
     _model_args(o)
+
+# %% ../nbs/appendix/a1_cli.ipynb #409ecfec
+def parser() -> argparse.ArgumentParser:
+    "The `greater-nb` argument parser."
+    ap = _Parser(prog='greater-nb', description='GReaTer prompt optimization (arXiv 2412.09722), literate edition.')
+    sub = ap.add_subparsers(dest='cmd', required=True)
+    _eval_parser(sub)
+    _optimize_parser(sub)
     return ap
 
 # %% ../nbs/appendix/a1_cli.ipynb #f8117dfa
@@ -80,12 +92,14 @@ def check_output(path:Path|None, what:str):
         raise ValueError(f"{what} {p} is {'a directory' if p.is_dir() else 'not a regular file (a device, pipe or socket)'}: give a regular file or a new path")
     check_writable(p, what)
 
+# %% ../nbs/appendix/a1_cli.ipynb #cefd1b52
 def check_text(text:str, what:str) -> str:
     "`text` if it is Unicode text; a one-line `ValueError` when the shell passed bytes that are not UTF-8 (Python keeps them as lone surrogates)."
     try: text.encode('utf-8')
     except UnicodeEncodeError as e: raise ValueError(f'{what} holds a byte that is not UTF-8 (0x{ord(text[e.start]) & 0xff:02x} at character {e.start}): pass UTF-8 text') from None
     return text
 
+# %% ../nbs/appendix/a1_cli.ipynb #a3524a86
 _LONG_PROMPT = 2000   # characters: above this, a warning (one step with a 10,000-character prompt took 11.4 GB, issue 16)
 
 def warn_long(text:str, what:str):
@@ -106,6 +120,7 @@ def model_limits(name:str|None) -> dict:
     except Exception: got = {}
     return {k: v if isinstance(v, int) and v > 0 else _FALLBACK[k] for k, v in {**_FALLBACK, **got}.items()}
 
+# %% ../nbs/appendix/a1_cli.ipynb #a1256c6e
 def check_limits(lim:dict, k:int|None=None, max_new_tokens:int|None=None):
     "Numbers the model cannot serve, refused before it loads: top-k beyond its vocabulary, chains beyond its positions."
     if k is not None and k > lim['vocab']: raise ValueError(f"k={k} is more than the model's {lim['vocab']:,} tokens: top-k picks from its vocabulary")
@@ -124,13 +139,15 @@ def _show(r:EvalResult, label:str) -> str:
     c = sum(x['correct'] for x in r.records)
     return f"{label:8s} accuracy {r.accuracy:6.1%} ({c}/{r.n})  gold-answer CE {r.loss:.3f}  [{r.seconds:.0f}s]  {r.prompt!r}"
 
+# %% ../nbs/appendix/a1_cli.ipynb #14b329c1
 def _check_model(a):
     "The model flags, checked before anything loads or downloads: the device, the dtype on it, where the model comes from."
     resolve_dtype(a.dtype, check_device(a.device))
     check_model_source(a.model)
 
-# %% ../nbs/appendix/a1_cli.ipynb #a1b00007
-def cmd_eval(a) -> dict:
+# %% ../nbs/appendix/a1_cli.ipynb #15ac02e6
+def _check_eval(a):
+    "Everything `eval` can check before the model loads: the task and split, the numbers, the prompt, `--json`, the model flags; the task."
     if world_size() > 1: raise ValueError('eval runs in one process: start it without torchrun (every rank would evaluate the whole split)')
     task = load_task(a.task)
     task.split(a.split)  # everything that can be checked without the model, first
@@ -139,14 +156,24 @@ def cmd_eval(a) -> dict:
     check_output(a.json, '--json')
     _check_model(a)
     check_limits(model_limits(a.model), max_new_tokens=a.max_new_tokens)
+    return task
+
+# %% ../nbs/appendix/a1_cli.ipynb #013f62e0
+def _write_json(path:Path, r:EvalResult):
+    "The accuracy, loss and per-example records, written atomically to `--json` (checked again: something may have appeared there meanwhile)."
+    check_output(path, '--json')
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, json.dumps(dict(accuracy=r.accuracy, loss=r.loss, records=r.records), indent=1))
+
+# %% ../nbs/appendix/a1_cli.ipynb #a1b00007
+def cmd_eval(a) -> dict:
+    "`greater-nb eval`: the accuracy and gold-answer CE of a prompt on a task split."
+    task = _check_eval(a)
     model, tok = _load(a)
     r = evaluate(model, tok, task, a.prompt, a.split, a.n, a.batch_size, a.max_new_tokens)
     print(f'{task.name} / {a.split}:')
     print(_show(r, 'prompt'))
-    if a.json:
-        check_output(a.json, '--json')   # again: something may have appeared there meanwhile
-        a.json.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(a.json, json.dumps(dict(accuracy=r.accuracy, loss=r.loss, records=r.records), indent=1))
+    if a.json: _write_json(a.json, r)
     return dict(accuracy=r.accuracy, loss=r.loss, n=r.n)
 
 # %% ../nbs/appendix/a1_cli.ipynb #a1b00009
@@ -161,6 +188,7 @@ def resume_command(a, log:Path) -> str:
         if v != getattr(dflt, k): cmd += ['--' + k.replace('_', '-')] + ([] if isinstance(v, bool) else [str(v)])
     return shlex.join(cmd)
 
+# %% ../nbs/appendix/a1_cli.ipynb #2c31c219
 def _saved_step(log:Path) -> int|None:
     "The step the run's saved state reached, or None when there is none to read."
     try: return json.loads(_state_path(log).read_text())['step']
@@ -173,46 +201,30 @@ def _interrupted(a, log:Path, steps:int, during:str='') -> KeyboardInterrupt:
     return KeyboardInterrupt(f'interrupted at step {step} of {steps}{during}; resume with: {resume_command(a, log)}')
 
 # %% ../nbs/appendix/a1_cli.ipynb #a1b0000b
-def cmd_optimize(a) -> dict:
-    ranks = from_env(a.device)  # under torchrun: one of several processes (appendix a6); None when alone
-    on0 = ranks.from_rank0 if ranks else (lambda fn: fn())  # the run log is read and written by rank 0 alone
-    if ranks: stop_on_sigterm()  # how torchrun stops the others when a rank fails: one line, then exit
-    task = load_task(a.task)
+def _optimize_config(a, on0) -> GreaterConfig:
+    "The run's configuration: the preset with the flags given, or with `--resume` the logged one, only the flags given changed (e.g. `--steps`)."
     over = {f.name: getattr(a, f.name) for f in dataclasses.fields(GreaterConfig) if getattr(a, f.name) is not None}
     if 'init_prompt' in over: check_text(over['init_prompt'], '--init-prompt')
-    if a.resume:  # the run's own config, with only the flags given now changed (e.g. --steps to extend it)
+    if a.resume:
         if a.log is None: raise ValueError('--resume needs --log (the run to continue)')
-        cfg = on0(lambda: (check_output(a.log, 'run log'), resume_config(a.log, **over))[1])
-    else: cfg = reference_code(**over) if a.preset == 'reference_code' else GreaterConfig(**over)
-    log = a.log or on0(lambda: Path('runs')/f"{task.name}-{time.strftime('%Y%m%d-%H%M%S')}.jsonl")
-    train_examples(task, cfg); check_shares(ranks, cfg.n_train)  # every check that needs no model, before it loads: training rows, held-out rows, model flags, log
+        return on0(lambda: (check_output(a.log, 'run log'), resume_config(a.log, **over))[1])
+    return reference_code(**over) if a.preset == 'reference_code' else GreaterConfig(**over)
+
+# %% ../nbs/appendix/a1_cli.ipynb #d63957f7
+def _check_optimize(a, task, cfg:GreaterConfig, ranks):
+    "Every check that needs no model, before it loads: training rows, ranks, held-out rows, model flags, the numbers the model can serve."
+    train_examples(task, cfg); check_shares(ranks, cfg.n_train)
     if not a.no_eval: task.split(a.eval_split); check_int('eval_n', a.eval_n, 1, none_ok=True)
     _check_model(a)
     check_limits(model_limits(a.model), cfg.k, cfg.max_new_tokens)
     if is_main(): warn_long(cfg.init_prompt, 'the initial prompt')
-    name = a.model or 'embedded'
-    with contextlib.ExitStack() as held:
-        def opened():
-            check_output(log, 'run log'); check_log_path(log, a.resume)
-            held.enter_context(run_lock(log))  # held to the end: a second process on this log is refused
-            open_run(log, cfg, task, a.resume, name)  # the log and state file read back (and repaired) before the model loads
-        on0(opened)
-        if ranks and not ranks.main: held.enter_context(contextlib.redirect_stdout(open(os.devnull, 'w')))  # rank 0 reports
-        try:
-            model, tok = _load(a if not ranks or ranks.device.type != 'cuda' else argparse.Namespace(**{**vars(a), 'device': str(ranks.device)}))
-            print(f'optimizing on {cfg.n_train} {task.name} training examples for {cfg.steps} steps'
-                  f"{f' in {ranks.size} processes' if ranks else ''}; log: {log}", flush=True)
-            res = optimize(model, tok, task, cfg, log, resume=a.resume, model_name=name)
-        except KeyboardInterrupt: raise _interrupted(a, log, cfg.steps) from None
-        except OSError as e:
-            if e.errno in DISK_FULL: raise _disk_full(a, log, cfg.steps, e) from None
-            raise
-        except RankFailed as e:
-            err = _rank_failed(a, log, cfg.steps, e)
-            err.speak = bool(ranks) and not ranks.main and _took_over(held, log)   # rank 0 is gone: this rank says it
-            raise err from None
-        if ranks and not ranks.main: return {}  # rank 0 alone evaluates the result
-        return _report(a, task, cfg, log, model, tok, res)
+
+# %% ../nbs/appendix/a1_cli.ipynb #63fbfd40
+def _open_log(held:contextlib.ExitStack, log:Path, cfg:GreaterConfig, task, resume:bool, name:str):
+    "Check the run log, lock it for as long as `held` lasts (a second process on it is refused), read back (and repair) the log and state file."
+    check_output(log, 'run log'); check_log_path(log, resume)
+    held.enter_context(run_lock(log))  # held to the end: a second process on this log is refused
+    open_run(log, cfg, task, resume, name)  # the log and state file read back (and repaired) before the model loads
 
 # %% ../nbs/appendix/a1_cli.ipynb #b352fed6
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT)  # no space left; disk quota exceeded
@@ -235,7 +247,59 @@ def _took_over(held:contextlib.ExitStack, log:Path) -> bool:
     try: held.enter_context(run_lock(log)); return True
     except (RuntimeError, ValueError): return False
 
+# %% ../nbs/appendix/a1_cli.ipynb #a186a20f
+def _optimize_held(a, ranks, held:contextlib.ExitStack, task, cfg:GreaterConfig, log:Path):
+    "Load the model (this rank's GPU under torchrun) and run `optimize`; an interruption becomes one line that says how to resume."
+    name = a.model or 'embedded'
+    try:
+        model, tok = _load(a if not ranks or ranks.device.type != 'cuda' else argparse.Namespace(**{**vars(a), 'device': str(ranks.device)}))
+        print(f'optimizing on {cfg.n_train} {task.name} training examples for {cfg.steps} steps'
+              f"{f' in {ranks.size} processes' if ranks else ''}; log: {log}", flush=True)
+        return model, tok, optimize(model, tok, task, cfg, log, resume=a.resume, model_name=name)
+    except KeyboardInterrupt: raise _interrupted(a, log, cfg.steps) from None
+    except OSError as e:
+        if e.errno in DISK_FULL: raise _disk_full(a, log, cfg.steps, e) from None
+        raise
+    except RankFailed as e:
+        err = _rank_failed(a, log, cfg.steps, e)
+        err.speak = bool(ranks) and not ranks.main and _took_over(held, log)   # rank 0 is gone: this rank says it
+        raise err from None
+
+# %% ../nbs/appendix/a1_cli.ipynb #0f3c7d1e
+def cmd_optimize(a) -> dict:
+    "`greater-nb optimize`: check everything, lock the run log, run GReaTer, then report the held-out accuracy before and after."
+    ranks = from_env(a.device)  # under torchrun: one of several processes (appendix a6); None when alone
+    on0 = ranks.from_rank0 if ranks else (lambda fn: fn())  # the run log is read and written by rank 0 alone
+    if ranks: stop_on_sigterm()  # how torchrun stops the others when a rank fails: one line, then exit
+    task = load_task(a.task)
+    cfg = _optimize_config(a, on0)
+    log = a.log or on0(lambda: Path('runs')/f"{task.name}-{time.strftime('%Y%m%d-%H%M%S')}.jsonl")
+    _check_optimize(a, task, cfg, ranks)
+    with contextlib.ExitStack() as held:
+        on0(lambda: _open_log(held, log, cfg, task, a.resume, a.model or 'embedded'))
+        if ranks and not ranks.main: held.enter_context(contextlib.redirect_stdout(open(os.devnull, 'w')))  # rank 0 reports
+        model, tok, res = _optimize_held(a, ranks, held, task, cfg, log)
+        if ranks and not ranks.main: return {}  # rank 0 alone evaluates the result
+        return _report(a, task, cfg, log, model, tok, res)
+
 # %% ../nbs/appendix/a1_cli.ipynb #a1b0000c
+def _held_out(a, task, cfg:GreaterConfig, log:Path, model, tok, res) -> dict:
+    "Print the held-out accuracy of the initial and the best prompt, and their paired comparison; return the numbers."
+    print(f'\nheld-out evaluation on {task.name}/{a.eval_split} (rows the optimizer never saw):', flush=True)
+    kw = dict(split=a.eval_split, n=a.eval_n, batch_size=cfg.batch_size, max_new_tokens=cfg.max_new_tokens, answer_tokens=cfg.answer_tokens)
+    try:
+        before = evaluate(model, tok, task, cfg.init_prompt, **kw)
+        print(_show(before, 'initial'), flush=True)
+        after = evaluate(model, tok, task, res.best_ids, **kw)
+    except KeyboardInterrupt: raise _interrupted(a, log, cfg.steps, ' (the run is complete; the held-out evaluation was cut short)') from None
+    print(_show(after, 'best'))
+    from greater_nb.measure import compare
+    cmp = compare(before, after)   # paired bootstrap over the same rows: one run has no seed spread, only row noise
+    print('best vs initial, paired on the same rows (95% bootstrap interval over rows):')
+    for m, p in cmp.items(): print(f"  {p} — {'beyond row noise' if p.excludes_zero else 'not distinguishable from row noise'}")
+    return dict(accuracy_before=before.accuracy, accuracy_after=after.accuracy, **{f'{m}_ci': (p.lo, p.hi) for m, p in cmp.items()})
+
+# %% ../nbs/appendix/a1_cli.ipynb #fd723415
 def _report(a, task, cfg, log, model, tok, res) -> dict:
     "Print the run's result, then the held-out accuracy of the initial and the best prompt."
     obj = lambda o, p: f"training objective {o:.3f}: answer CE {p['ce']:.3f}, λ·fluency {p['lam_fluency']:.3f}, error rate {p['error_rate']:.2f}"
@@ -243,20 +307,7 @@ def _report(a, task, cfg, log, model, tok, res) -> dict:
     print(f'best prompt:    {res.best_prompt!r}  ({obj(res.best_objective, res.best_parts)})')
     if res.stopped: print(f'stopped early: {res.stopped}')
     out = dict(best_prompt=res.best_prompt, init_objective=res.init_objective, best_objective=res.best_objective, log=str(log))
-    if not a.no_eval:
-        print(f'\nheld-out evaluation on {task.name}/{a.eval_split} (rows the optimizer never saw):', flush=True)
-        kw = dict(split=a.eval_split, n=a.eval_n, batch_size=cfg.batch_size, max_new_tokens=cfg.max_new_tokens, answer_tokens=cfg.answer_tokens)
-        try:
-            before = evaluate(model, tok, task, cfg.init_prompt, **kw)
-            print(_show(before, 'initial'), flush=True)
-            after = evaluate(model, tok, task, res.best_ids, **kw)
-        except KeyboardInterrupt: raise _interrupted(a, log, cfg.steps, ' (the run is complete; the held-out evaluation was cut short)') from None
-        print(_show(after, 'best'))
-        from greater_nb.measure import compare
-        cmp = compare(before, after)   # paired bootstrap over the same rows: one run has no seed spread, only row noise
-        print('best vs initial, paired on the same rows (95% bootstrap interval over rows):')
-        for m, p in cmp.items(): print(f"  {p} — {'beyond row noise' if p.excludes_zero else 'not distinguishable from row noise'}")
-        out.update(accuracy_before=before.accuracy, accuracy_after=after.accuracy, **{f'{m}_ci': (p.lo, p.hi) for m, p in cmp.items()})
+    if not a.no_eval: out.update(_held_out(a, task, cfg, log, model, tok, res))
     return out
 
 # %% ../nbs/appendix/a1_cli.ipynb #a1b0000e
@@ -267,6 +318,7 @@ def _exit(code:int, msg:str, every_rank:bool=False):
         print('greater-nb: ' + who + ' '.join(msg.split()), file=sys.stderr, flush=True)  # one line, whatever the message holds
     raise SystemExit(code)
 
+# %% ../nbs/appendix/a1_cli.ipynb #7647bea0
 _STOPPED = []   # 'SIGTERM' once the signal has come
 
 def _sigterm(*_):
@@ -274,6 +326,7 @@ def _sigterm(*_):
     _STOPPED.append('SIGTERM')
     raise KeyboardInterrupt
 
+# %% ../nbs/appendix/a1_cli.ipynb #d6d94a7a
 def run(argv:list[str]|None=None) -> dict:
     "Run a `greater-nb` command; returns its results. Bad input exits with status 2 and one line on stderr; Ctrl-C with status 130 and SIGTERM with 143, each with one line (for `optimize`, the step reached and the command that resumes)."
     a, old = parser().parse_args(argv), None
@@ -289,6 +342,7 @@ def run(argv:list[str]|None=None) -> dict:
     finally:
         if old is not None: signal.signal(signal.SIGTERM, old)
 
+# %% ../nbs/appendix/a1_cli.ipynb #54391dcf
 def main() -> int:
     "Entry point of the `greater-nb` console script and of `python -m greater_nb.cli`."
     run()

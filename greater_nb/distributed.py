@@ -22,6 +22,7 @@ __all__ = ['RankFailed', 'Ranks', 'start_group', 'world_size', 'is_main', 'from_
 class RankFailed(RuntimeError):
     "Another rank died, or the launcher stopped this one: the run cannot go on (resume it from the run log)."
 
+# %% ../nbs/appendix/a6_distributed.ipynb #5b082df1
 @dataclass
 class Ranks:
     "This process's rank in a `torch.distributed` group, and the collectives a data-parallel GReaTer step needs."
@@ -33,23 +34,34 @@ class Ranks:
     @property
     def main(self) -> bool: return self.rank == 0
 
-    def bounds(self, n:int) -> tuple[int, int]:
-        "The slice `[lo, hi)` of `n` items that is this rank's."
-        return self.rank * n // self.size, (self.rank + 1) * n // self.size
+# %% ../nbs/appendix/a6_distributed.ipynb #0e68a966
+@patch
+def bounds(self:Ranks, n:int) -> tuple[int, int]:
+    "The slice `[lo, hi)` of `n` items that is this rank's."
+    return self.rank * n // self.size, (self.rank + 1) * n // self.size
 
-    def split(self, xs:list) -> list:
-        "This rank's contiguous block of `xs`."
-        lo, hi = self.bounds(len(xs))
-        return xs[lo:hi]
+@patch
+def split(self:Ranks, xs:list) -> list:
+    "This rank's contiguous block of `xs`."
+    lo, hi = self.bounds(len(xs))
+    return xs[lo:hi]
+
+# %% ../nbs/appendix/a6_distributed.ipynb #a600000c
+def start_group(rank:int, size:int, init_method:str, backend:str='gloo') -> Ranks:
+    "Join a process group by hand (tests and notebooks); `from_env` is the way under `torchrun`."
+    if not dist.is_initialized(): dist.init_process_group(backend, init_method=init_method, rank=rank, world_size=size)
+    return Ranks(rank, size)
 
 # %% ../nbs/appendix/a6_distributed.ipynb #a600000a
 @contextlib.contextmanager
 def _collective(r:Ranks, what:str):
+    "A failed collective (a peer is gone) as one `RankFailed` line, instead of the backend's message."
     try: yield
     except RuntimeError as e:
         if isinstance(e, RankFailed): raise
         raise RankFailed(f"rank {r.rank} lost contact with another rank during {what} (it died or was stopped)") from None
 
+# %% ../nbs/appendix/a6_distributed.ipynb #d8675779
 @patch
 def sum(self:Ranks, t:torch.Tensor) -> torch.Tensor:
     "`t` summed over the ranks (every rank gets the sum)."
@@ -57,6 +69,7 @@ def sum(self:Ranks, t:torch.Tensor) -> torch.Tensor:
     with _collective(self, 'an all-reduce'): dist.all_reduce(x, op=dist.ReduceOp.SUM)
     return x.to(t.device, t.dtype)
 
+# %% ../nbs/appendix/a6_distributed.ipynb #66eb1986
 @patch
 def gather(self:Ranks, xs:list) -> list:
     "Every rank's list `xs`, concatenated in rank order (every rank gets all of it)."
@@ -64,6 +77,7 @@ def gather(self:Ranks, xs:list) -> list:
     with _collective(self, 'an all-gather'): dist.all_gather_object(out, xs)
     return [x for part in out for x in part]
 
+# %% ../nbs/appendix/a6_distributed.ipynb #b94e2c81
 @patch
 def from_rank0(self:Ranks, fn):
     "`fn()` run on rank 0 alone; its result, or the exception it raised, reaches every rank."
@@ -77,12 +91,6 @@ def from_rank0(self:Ranks, fn):
     if not ok: raise v
     return v
 
-# %% ../nbs/appendix/a6_distributed.ipynb #a600000c
-def start_group(rank:int, size:int, init_method:str, backend:str='gloo') -> Ranks:
-    "Join a process group by hand (tests and notebooks); `from_env` is the way under `torchrun`."
-    if not dist.is_initialized(): dist.init_process_group(backend, init_method=init_method, rank=rank, world_size=size)
-    return Ranks(rank, size)
-
 # %% ../nbs/appendix/a6_distributed.ipynb #a600000f
 def _env_int(name:str, lo:int, hi:int|None=None, default:str|None=None) -> int:
     "A whole-number launcher variable, or a one-line `ValueError` naming it."
@@ -93,6 +101,7 @@ def _env_int(name:str, lo:int, hi:int|None=None, default:str|None=None) -> int:
     if x < lo or (hi is not None and x > hi): raise ValueError(f"{name}={x} is out of range ({lo} to {hi if hi is not None else '∞'})")
     return x
 
+# %% ../nbs/appendix/a6_distributed.ipynb #50fe1e97
 def world_size() -> int:
     "The number of processes `torchrun` started (1 outside `torchrun`); a one-line `ValueError` when `WORLD_SIZE` is malformed."
     return _env_int('WORLD_SIZE', 1, default='1')
@@ -102,27 +111,51 @@ def is_main() -> bool:
     try: return world_size() == 1 or os.environ.get('RANK', '0').strip() == '0'
     except ValueError: return True
 
+# %% ../nbs/appendix/a6_distributed.ipynb #94df23df
+def _rank_device(device, local:int) -> torch.device:
+    "The device of local rank `local`: its GPU when `device` is (or `'auto'` finds) CUDA, else the CPU; one line when there is no such GPU."
+    try: kind = torch.device(device).type if device not in (None, 'auto') else ('cuda' if torch.cuda.is_available() else 'cpu')
+    except (RuntimeError, TypeError, ValueError): raise ValueError(f"unknown device {device!r}; use 'auto', 'cpu' or 'cuda'") from None
+    if kind == 'cuda' and local >= torch.cuda.device_count():
+        raise ValueError(f"--device {device} under torchrun: this machine has {torch.cuda.device_count()} CUDA device(s) for local rank {local}; use --device cpu")
+    return torch.device('cuda', local) if kind == 'cuda' else torch.device('cpu')
+
+# %% ../nbs/appendix/a6_distributed.ipynb #37902a61
 def from_env(device:str|torch.device|None=None) -> Ranks|None:
     "This process's `Ranks` under `torchrun` (joining the group on first use), or `None` when it runs alone."
     size = world_size()
     if size == 1: return None
     rank, local = _env_int('RANK', 0, size - 1), _env_int('LOCAL_RANK', 0, size - 1, default='0')
-    try: kind = torch.device(device).type if device not in (None, 'auto') else ('cuda' if torch.cuda.is_available() else 'cpu')
-    except (RuntimeError, TypeError, ValueError): raise ValueError(f"unknown device {device!r}; use 'auto', 'cpu' or 'cuda'") from None
-    if kind == 'cuda' and local >= torch.cuda.device_count():
-        raise ValueError(f"--device {device} under torchrun: this machine has {torch.cuda.device_count()} CUDA device(s) for local rank {local}; use --device cpu")
-    dev = torch.device('cuda', local) if kind == 'cuda' else torch.device('cpu')
+    dev = _rank_device(device, local)
     if not dist.is_initialized():
-        if kind == 'cuda': torch.cuda.set_device(dev)
-        dist.init_process_group('nccl' if kind == 'cuda' else 'gloo')  # env:// : torchrun's rendezvous
+        if dev.type == 'cuda': torch.cuda.set_device(dev)
+        dist.init_process_group('nccl' if dev.type == 'cuda' else 'gloo')  # env:// : torchrun's rendezvous
     return Ranks(rank, size, local, dev)
 
+# %% ../nbs/appendix/a6_distributed.ipynb #2ed0c9d8
 def check_shares(r:Ranks|None, n:int):
     "Every rank needs at least one of the `n` training examples (a one-line `ValueError` otherwise)."
     if r is not None and n < r.size:
         raise ValueError(f"n_train={n} is less than the {r.size} processes: every rank needs a training example")
 
 # %% ../nbs/appendix/a6_distributed.ipynb #a6000012
+def _local_sums(P:int, ce, flu, pn, ok) -> torch.Tensor:
+    "Per prompt `[P, 6]`: this rank's sums of CE, fluency and the defined prompt NLLs, how many are defined, answers right, and rows."
+    v = lambda x: torch.as_tensor(x, dtype=torch.float64).reshape(P, -1)
+    pn = v(pn)
+    return torch.stack([v(ce).sum(1), v(flu).sum(1), pn.nan_to_num(0.).sum(1), (~pn.isnan()).sum(1).double(),
+                        v(ok).sum(1), torch.full((P,), float(pn.shape[1]), dtype=torch.float64)], 1)
+
+# %% ../nbs/appendix/a6_distributed.ipynb #d7755342
+def _chains_in_order(r:Ranks, rs:list[list[int]], P:int) -> list[list]:
+    "Each prompt's chains over all ranks, in example order: each rank's block is prompt-major, so it is cut into P parts."
+    parts = [[] for _ in range(P)]
+    for block in r.gather([rs]):
+        m = len(block) // P
+        for j in range(P): parts[j] += block[j*m:(j+1)*m]
+    return parts
+
+# %% ../nbs/appendix/a6_distributed.ipynb #fb8e1143
 def reduce_scores(
     r:Ranks, prompts:list[list[int]],
     ce:torch.Tensor, flu:torch.Tensor, pn:torch.Tensor, # [P * n_local] per-example answer CE, fluency term, prompt NLL (NaN: none)
@@ -131,20 +164,11 @@ def reduce_scores(
     lam:float,
 ) -> list:
     "The `Score` of each prompt over the examples of all ranks (sums all-reduced, divided once by the global counts)."
-    P = len(prompts)
-    v = lambda x: torch.as_tensor(x, dtype=torch.float64).reshape(P, -1)
-    pn = v(pn)
-    local = torch.stack([v(ce).sum(1), v(flu).sum(1), pn.nan_to_num(0.).sum(1), (~pn.isnan()).sum(1).double(),
-                         v(ok).sum(1), torch.full((P,), float(pn.shape[1]), dtype=torch.float64)], 1)
-    S = r.sum(local)
-    parts = [[] for _ in range(P)]  # each rank's chains, prompt-major, back into example order
-    for block in r.gather([rs]):
-        m = len(block) // P
-        for j in range(P): parts[j] += block[j*m:(j+1)*m]
+    S, parts = r.sum(_local_sums(len(prompts), ce, flu, pn, ok)), _chains_in_order(r, rs, len(prompts))
     def one(j):
         ce_, flu_, nll, k, right, n = S[j].tolist()
         return Score(prompts[j], ce_ / n + lam * (flu_ / n), ce_ / n, flu_ / n, 1 - right / n, nll / k if k else 0., parts[j])
-    return [one(j) for j in range(P)]
+    return [one(j) for j in range(len(prompts))]
 
 # %% ../nbs/appendix/a6_distributed.ipynb #a6000015
 def reduce_gradient(r:Ranks, g):
@@ -158,6 +182,7 @@ def stop_on_sigterm():
     def stop(*_): raise RankFailed('the launcher stopped this rank (SIGTERM): another rank failed or the run was cancelled')
     signal.signal(signal.SIGTERM, stop)
 
+# %% ../nbs/appendix/a6_distributed.ipynb #65399b94
 def exit_for_test(r:Ranks|None, step:int):
     "Test hook: die like a crashed rank at `step` when `GREATER_NB_TEST_EXIT` is `'<rank>:<step>'`."
     spec = os.environ.get('GREATER_NB_TEST_EXIT')

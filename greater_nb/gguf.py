@@ -38,28 +38,38 @@ def _gguf_key(path:Path) -> str:
     return f'{path.stem}-{h}'
 
 # %% ../nbs/appendix/a3_gguf.ipynb #e054ea8a
-def convert_gguf(
-    path:Path, # a .gguf checkpoint
-) -> Path:
-    "Convert a GGUF checkpoint once into a cached float32 transformers checkpoint; returns its folder."
+def _write_checkpoint(model, tok, folder:Path):
+    "Save `model` (float32, de-quantized) and `tok` into `folder`, without the output head when it is tied to the embeddings."
     from safetensors.torch import save_file
-    path = Path(path)
-    dest = cache_dir()/'models'/_gguf_key(path)
-    if (dest/'config.json').exists(): return dest
-    tok = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
-    model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name, dtype=torch.float32)
     cfg = model.config
     if hasattr(cfg, 'quantization_config'): del cfg.quantization_config  # weights are de-quantized now
+    cfg.save_pretrained(folder)
+    tied = getattr(cfg, 'tie_word_embeddings', False)
+    sd = {k: v.contiguous() for k, v in model.state_dict().items() if not (tied and k == 'lm_head.weight')}
+    save_file(sd, folder/'model.safetensors', metadata={'format': 'pt'})
+    tok.save_pretrained(folder)
+
+# %% ../nbs/appendix/a3_gguf.ipynb #9ca487ef
+def _write_folder(dest:Path, write) -> Path:
+    "`write(tmp)` into a temporary folder next to `dest`, then rename it to `dest`; a folder another process completed first wins."
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix='.tmp-'))
     try:
-        cfg.save_pretrained(tmp)
-        tied = getattr(cfg, 'tie_word_embeddings', False)
-        sd = {k: v.contiguous() for k, v in model.state_dict().items() if not (tied and k == 'lm_head.weight')}
-        save_file(sd, tmp/'model.safetensors', metadata={'format': 'pt'})
-        tok.save_pretrained(tmp)
+        write(tmp)
         try: os.replace(tmp, dest)
         except OSError:  # another process finished first
             if not (dest/'config.json').exists(): raise
     finally: shutil.rmtree(tmp, ignore_errors=True)
     return dest
+
+# %% ../nbs/appendix/a3_gguf.ipynb #c993c171
+def convert_gguf(
+    path:Path, # a .gguf checkpoint
+) -> Path:
+    "Convert a GGUF checkpoint once into a cached float32 transformers checkpoint; returns its folder."
+    path = Path(path)
+    dest = cache_dir()/'models'/_gguf_key(path)
+    if (dest/'config.json').exists(): return dest
+    tok = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
+    model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name, dtype=torch.float32)
+    return _write_folder(dest, lambda tmp: _write_checkpoint(model, tok, tmp))

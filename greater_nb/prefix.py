@@ -8,6 +8,7 @@ Docs: https://greater-nb.github.io/greater_nb/appendix/a7_prefix_cache.html.md""
 from __future__ import annotations
 from dataclasses import dataclass, replace
 import torch
+from fastcore.basics import patch
 import torch.nn.functional as F
 from transformers import DynamicCache
 
@@ -31,21 +32,27 @@ class Prefix:
         "A fresh `DynamicCache` holding the prefixes (a forward pass appends to the cache it gets, so one per pass)."
         return DynamicCache(list(zip(self.keys, self.values)))
 
-    def forward_kw(self, model, mask:torch.Tensor) -> dict:
-        "Keyword arguments of `model`'s forward for new columns with attention `mask` `[B, T]` after the prefixes."
-        full = torch.cat([self.mask, mask], 1)
-        return dict(attention_mask=full, position_ids=positions(full)[:, self.mask.shape[1]:], **cache_kw(model, self.cache()))
+# %% ../nbs/appendix/a7_prefix_cache.ipynb #41b24680
+@patch
+def forward_kw(self:Prefix, model, mask:torch.Tensor) -> dict:
+    "Keyword arguments of `model`'s forward for new columns with attention `mask` `[B, T]` after the prefixes."
+    full = torch.cat([self.mask, mask], 1)
+    return dict(attention_mask=full, position_ids=positions(full)[:, self.mask.shape[1]:], **cache_kw(model, self.cache()))
 
-    def strip(self, j:int, ids:list[int]) -> list[int]:
-        "Row `j`'s tokens after its cached prefix; a `ValueError` if `ids` does not start with it."
-        n = len(self.ids[j])
-        if list(ids[:n]) != self.ids[j]: raise ValueError(f'row {j} does not start with its cached prefix')
-        return list(ids[n:])
+# %% ../nbs/appendix/a7_prefix_cache.ipynb #d27f026d
+@patch
+def strip(self:Prefix, j:int, ids:list[int]) -> list[int]:
+    "Row `j`'s tokens after its cached prefix; a `ValueError` if `ids` does not start with it."
+    n = len(self.ids[j])
+    if list(ids[:n]) != self.ids[j]: raise ValueError(f'row {j} does not start with its cached prefix')
+    return list(ids[n:])
 
-    def tails(self, rows:list) -> list:
-        "`Row`s (notebook 05) without their cached prefixes: every column index moves left by the prefix's length."
-        return [replace(r, ids=self.strip(j, r.ids), prompt_start=r.prompt_start - len(p), target_start=r.target_start - len(p))
-                for j, (r, p) in enumerate(zip(rows, self.ids))]
+# %% ../nbs/appendix/a7_prefix_cache.ipynb #9eb3c6c5
+@patch
+def tails(self:Prefix, rows:list) -> list:
+    "`Row`s (notebook 05) without their cached prefixes: every column index moves left by the prefix's length."
+    return [replace(r, ids=self.strip(j, r.ids), prompt_start=r.prompt_start - len(p), target_start=r.target_start - len(p))
+            for j, (r, p) in enumerate(zip(rows, self.ids))]
 
 # %% ../nbs/appendix/a7_prefix_cache.ipynb #a7000008
 class PrefixCache:
@@ -61,36 +68,46 @@ class PrefixCache:
         c = model.config
         return getattr(c, 'sliding_window', None) is None and set(getattr(c, 'layer_types', None) or ['full_attention']) == {'full_attention'}
 
-    def prefix_ids(self, question:str) -> list[int]:
-        "The cached tokens of `question`: everything before a (non-empty) prompt but the last token."
-        ids, start = self.layout.encode(question, [0])
-        return ids[:start - 1]
+# %% ../nbs/appendix/a7_prefix_cache.ipynb #5102b35c
+@patch
+def prefix_ids(self:PrefixCache, question:str) -> list[int]:
+    "The cached tokens of `question`: everything before a (non-empty) prompt but the last token."
+    ids, start = self.layout.encode(question, [0])
+    return ids[:start - 1]
 
-    @torch.no_grad()
-    def fill(self, questions:list[str]):
-        "Compute the prefixes of the `questions` not cached yet."
-        todo = [q for q in dict.fromkeys(questions) if q not in self.rows]
-        base = getattr(self.model, self.model.base_model_prefix)
-        for s in range(0, len(todo), self.batch_size):
-            qs = todo[s:s + self.batch_size]
-            seqs = [self.prefix_ids(q) for q in qs]
-            ids, mask = pad_left(seqs, self.tok.pad_token_id, self.model.device)
-            cache = DynamicCache()
-            base(input_ids=ids, attention_mask=mask, position_ids=positions(mask), **cache_kw(base, cache))
-            L = ids.shape[1]
-            for j, (q, seq) in enumerate(zip(qs, seqs)):
-                cut = lambda t: t[j:j + 1, :, L - len(seq):].clone()
-                self.rows[q] = (seq, [cut(l.keys) for l in cache.layers], [cut(l.values) for l in cache.layers])
+# %% ../nbs/appendix/a7_prefix_cache.ipynb #5ef2538a
+@patch
+def _compute(self:PrefixCache, qs:list[str]):
+    "One left-padded batch of prefixes through the base model; each question's keys and values, cut to its own columns, kept."
+    base = getattr(self.model, self.model.base_model_prefix)
+    seqs = [self.prefix_ids(q) for q in qs]
+    ids, mask = pad_left(seqs, self.tok.pad_token_id, self.model.device)
+    cache = DynamicCache()
+    base(input_ids=ids, attention_mask=mask, position_ids=positions(mask), **cache_kw(base, cache))
+    L = ids.shape[1]
+    for j, (q, seq) in enumerate(zip(qs, seqs)):
+        cut = lambda t: t[j:j + 1, :, L - len(seq):].clone()
+        self.rows[q] = (seq, [cut(l.keys) for l in cache.layers], [cut(l.values) for l in cache.layers])
 
-    def select(self, questions:list[str]) -> Prefix:
-        "The `Prefix` of `questions` (one row each, in order), left-padded to the longest."
-        self.fill(questions)
-        rows = [self.rows[q] for q in questions]
-        L = max(len(r[0]) for r in rows)
-        pad = lambda t: F.pad(t, (0, 0, L - t.shape[-2], 0))
-        kv = lambda k: [torch.cat([pad(r[k][l]) for r in rows]) for l in range(len(rows[0][k]))]
-        mask = torch.tensor([[0] * (L - len(r[0])) + [1] * len(r[0]) for r in rows], device=self.model.device)
-        return Prefix([r[0] for r in rows], kv(1), kv(2), mask)
+# %% ../nbs/appendix/a7_prefix_cache.ipynb #750edf53
+@patch
+def fill(self:PrefixCache, questions:list[str]):
+    "Compute the prefixes of the `questions` not cached yet, `batch_size` at a time, with no gradient."
+    todo = [q for q in dict.fromkeys(questions) if q not in self.rows]
+    with torch.no_grad():
+        for s in range(0, len(todo), self.batch_size): self._compute(todo[s:s + self.batch_size])
+
+# %% ../nbs/appendix/a7_prefix_cache.ipynb #1022bed7
+@patch
+def select(self:PrefixCache, questions:list[str]) -> Prefix:
+    "The `Prefix` of `questions` (one row each, in order), left-padded to the longest."
+    self.fill(questions)
+    rows = [self.rows[q] for q in questions]
+    L = max(len(r[0]) for r in rows)
+    pad = lambda t: F.pad(t, (0, 0, L - t.shape[-2], 0))
+    kv = lambda k: [torch.cat([pad(r[k][l]) for r in rows]) for l in range(len(rows[0][k]))]
+    mask = torch.tensor([[0] * (L - len(r[0])) + [1] * len(r[0]) for r in rows], device=self.model.device)
+    return Prefix([r[0] for r in rows], kv(1), kv(2), mask)
 
 # %% ../nbs/appendix/a7_prefix_cache.ipynb #a7000014
 def prefix_cache(model, tok, layout:ChatLayout|None=None, key=None) -> PrefixCache|None:

@@ -123,6 +123,23 @@ def _acquire(log:Path, lp:Path) -> int:
         os.close(fd)  # its last holder removed that file while we opened it: lock the one there now
 
 # %% ../nbs/appendix/a8_runlog.ipynb #29d6f1ee
+def _take_lock(log:Path, lp:Path) -> int:
+    "Create the lock file `lp` (and its folders) and lock it, with this process's pid in it; a one-line `ValueError` when that fails."
+    try:
+        lp.parent.mkdir(parents=True, exist_ok=True)
+        fd = _acquire(log, lp)
+    except OSError as e: raise ValueError(f"cannot lock {lp} ({e.strerror})") from None
+    os.ftruncate(fd, 0); os.write(fd, f'{os.getpid()}\n'.encode())
+    return fd
+
+def _release(lp:Path, fd:int, made:list[Path]):
+    "Remove the lock file while still holding it, then close it, and the folders made for it that are left empty."
+    with contextlib.suppress(OSError): os.unlink(lp)  # still held: nobody can have locked it since
+    os.close(fd)
+    for d in made:  # folders made for this run that it left empty
+        with contextlib.suppress(OSError): d.rmdir()
+
+# %% ../nbs/appendix/a8_runlog.ipynb #0afc0ffd
 @contextlib.contextmanager
 def run_lock(log:str|Path):
     "Hold the advisory lock `<log>.lock` for the block: one writer per run log. Re-entrant within a process; another process is refused at once (a one-line `RuntimeError`)."
@@ -135,28 +152,25 @@ def run_lock(log:str|Path):
         finally: _LOCKS[key][1] -= 1
         return
     made = [d for d in [lp.parent, *lp.parent.parents] if not d.exists()]  # folders this run creates
-    try:
-        lp.parent.mkdir(parents=True, exist_ok=True)
-        fd = _acquire(log, lp)
-    except OSError as e: raise ValueError(f"cannot lock {lp} ({e.strerror})") from None
-    os.ftruncate(fd, 0); os.write(fd, f'{os.getpid()}\n'.encode())
+    fd = _take_lock(log, lp)
     _LOCKS[key] = [fd, 1]
     try: yield lp
     finally:
         del _LOCKS[key]
-        with contextlib.suppress(OSError): os.unlink(lp)  # still held: nobody can have locked it since
-        os.close(fd)
-        for d in made:  # folders made for this run that it left empty
-            with contextlib.suppress(OSError): d.rmdir()
+        _release(lp, fd, made)
 
 # %% ../nbs/appendix/a8_runlog.ipynb #d7730ed1
-def _lines(path:Path) -> tuple[list[dict], list[int], tuple[int, int]|None]:
-    "The JSON lines of `path`: `(values, their line numbers, (line number, bytes) of an incomplete last line or None)`."
-    try: data = Path(path).read_bytes()
+def _read_bytes(path:Path) -> bytes:
+    "The bytes of a run log, or a one-line `ValueError`: a folder, a missing file, a file that cannot be read."
+    try: return Path(path).read_bytes()
     except IsADirectoryError: raise ValueError(f"{path} is a directory, not a run log") from None
     except FileNotFoundError: raise ValueError(f"{path} does not exist") from None
     except OSError as e: raise ValueError(f"cannot read {path} ({e.strerror})") from None
-    rows = data.split(b'\n')
+
+# %% ../nbs/appendix/a8_runlog.ipynb #af51ff96
+def _lines(path:Path) -> tuple[list[dict], list[int], tuple[int, int]|None]:
+    "The JSON lines of `path`: `(values, their line numbers, (line number, bytes) of an incomplete last line or None)`."
+    rows = _read_bytes(path).split(b'\n')
     lines, nos, torn = [], [], None
     for n, raw in enumerate(rows, 1):
         if not raw.strip(): continue
@@ -181,6 +195,7 @@ def _parse_log(path:Path) -> tuple[list[dict], list[int], tuple[int, int]|None]:
         if r['step'] != j: raise ValueError(f"{path} line {n}: step {r['step']} where step {j} was due (records count up from 1)")
     return lines, nos, torn
 
+# %% ../nbs/appendix/a8_runlog.ipynb #3ecedf35
 def read_log(path:str|Path) -> tuple[dict, list[dict]]:
     "The config line and the step records of a run log. An incomplete last line (a write cut short) is left out, with a note on stderr; other damage is a `ValueError` naming the file and the line."
     lines, _, torn = _parse_log(Path(path))
@@ -199,6 +214,14 @@ STATE_NEEDS = ('step', 'prompt', 'position', 'init_len', 'current', 'best_prompt
                'sweep_start')  # the fields of the optimizer's `State` (notebook 09) without a default
 
 # %% ../nbs/appendix/a8_runlog.ipynb #0ce3d95a
+def _state_problems(d) -> str:
+    "What makes `d` not an optimizer state: not an object, or fields missing, unknown or malformed ('' when it is one)."
+    if not isinstance(d, dict): return 'not a JSON object'
+    missing, unknown = [k for k in STATE_NEEDS if k not in d], [k for k in d if k not in STATE_KINDS]
+    wrong = [k for k, ok in STATE_KINDS.items() if k in d and not ok(d[k])]
+    return '; '.join(f'{w} {", ".join(ks)}' for w, ks in [('missing', missing), ('unknown', unknown), ('malformed', wrong)] if ks)
+
+# %% ../nbs/appendix/a8_runlog.ipynb #96b37a19
 def _read_state(sp:Path) -> dict:
     "The optimizer state saved in `sp`, as the dict `State(**d)` takes, or a one-line `ValueError` naming the file and what is wrong with it."
     fix = f"delete {sp.name} to rebuild the state from the log"
@@ -207,23 +230,8 @@ def _read_state(sp:Path) -> dict:
         raise ValueError(f"cannot resume: {sp} line {e.lineno} column {e.colno}: not valid JSON ({e.msg}); {fix}") from None
     except UnicodeDecodeError: raise ValueError(f"cannot resume: {sp} is not UTF-8 text; {fix}") from None
     except OSError as e: raise ValueError(f"cannot resume: cannot read {sp} ({e.strerror})") from None
-    if not isinstance(d, dict): bad = 'not a JSON object'
-    else:
-        missing, unknown = [k for k in STATE_NEEDS if k not in d], [k for k in d if k not in STATE_KINDS]
-        wrong = [k for k, ok in STATE_KINDS.items() if k in d and not ok(d[k])]
-        bad = '; '.join(f'{w} {", ".join(ks)}' for w, ks in [('missing', missing), ('unknown', unknown), ('malformed', wrong)] if ks)
-    if bad: raise ValueError(f"cannot resume: {sp} is not an optimizer state ({bad}); {fix}")
+    if bad := _state_problems(d): raise ValueError(f"cannot resume: {sp} is not an optimizer state ({bad}); {fix}")
     return d
-
-# %% ../nbs/appendix/a8_runlog.ipynb #e3d0d5bd
-def replay_log(head:dict, records:list[dict], frozen_prefix:int=0, early_stop:bool=True) -> dict:
-    "The optimizer state after the last step record, replayed from the log alone (as the dict `State(**d)` takes); its `current` score is empty, so the next step generates the current prompt's reasoning again."
-    p0 = head['init_prompt_ids']
-    st = dict(step=0, prompt=list(p0), position=frozen_prefix, init_len=len(p0), current=asdict(Score([], 0., 0., 0., 0., 0.)),
-              best_prompt=list(p0), best_objective=head['init_objective'], init_objective=head['init_objective'],
-              sweep_start=list(p0), init_parts=dict(head['init_parts']), best_parts=dict(head['init_parts']), stopped='')
-    for r in records: _replay_step(st, r, frozen_prefix, early_stop)
-    return st
 
 # %% ../nbs/appendix/a8_runlog.ipynb #e225598a
 def _replay_step(st:dict, r:dict, frozen_prefix:int, early_stop:bool):
@@ -240,6 +248,16 @@ def _replay_step(st:dict, r:dict, frozen_prefix:int, early_stop:bool):
     if wrapped:
         if early_stop and new == st['sweep_start']: st['stopped'] = f"a full sweep left the prompt unchanged (step {st['step']})"
         st['sweep_start'] = list(new)
+
+# %% ../nbs/appendix/a8_runlog.ipynb #e3d0d5bd
+def replay_log(head:dict, records:list[dict], frozen_prefix:int=0, early_stop:bool=True) -> dict:
+    "The optimizer state after the last step record, replayed from the log alone (as the dict `State(**d)` takes); its `current` score is empty, so the next step generates the current prompt's reasoning again."
+    p0 = head['init_prompt_ids']
+    st = dict(step=0, prompt=list(p0), position=frozen_prefix, init_len=len(p0), current=asdict(Score([], 0., 0., 0., 0., 0.)),
+              best_prompt=list(p0), best_objective=head['init_objective'], init_objective=head['init_objective'],
+              sweep_start=list(p0), init_parts=dict(head['init_parts']), best_parts=dict(head['init_parts']), stopped='')
+    for r in records: _replay_step(st, r, frozen_prefix, early_stop)
+    return st
 
 # %% ../nbs/appendix/a8_runlog.ipynb #5a7b629a
 def read_config(log:str|Path) -> dict:
@@ -299,17 +317,14 @@ def _repair(log:Path, sp:Path, head:dict, records:list[dict], state:dict, cfg, r
     return head, records
 
 # %% ../nbs/appendix/a8_runlog.ipynb #2716fc86
-def open_run(
-    log:str|Path, cfg, task:Task, # the run log, the run's `GreaterConfig` and task
-    resume:bool=False, # read the run back (else: check that a new one can start)
-    model_name:str|None=None, # refuse a log run with another model
-) -> tuple[dict|None, list[dict]]:
-    "Check run log `log` before any model work; to resume, `(state as a dict, log lines)` after repairing what an interruption left (a note each). A fresh run: `(None, [])`."
-    log = Path(log)
-    check_log_path(log, resume)
+def _drop_scratch(log:Path):
+    "Remove the scratch files of a writer killed mid-write, if this process holds the log's lock (else they may be another writer's)."
     for t in log.parent.glob(f'.{glob.escape(log.name)}.*.tmp'):  # scratch files of a writer killed mid-write
         if _LOCKS.get(os.path.abspath(log.with_name(log.name + '.lock'))): t.unlink(missing_ok=True)
-    if not resume: return None, []
+
+# %% ../nbs/appendix/a8_runlog.ipynb #48c6910c
+def _resumed(log:Path, cfg, task:Task, model_name:str|None) -> tuple[dict, list[dict]]:
+    "The run in `log` read back to resume it: checked against this run, its state saved or rebuilt, what an interruption left repaired (a note each)."
     lines, _, torn = _parse_log(log)
     head, records = lines[0], lines[1:]
     _check_same_run(log, head, cfg, task, model_name)
@@ -318,3 +333,15 @@ def open_run(
     head, records = _repair(log, sp, head, records[:state['step']], state, cfg, rewrite=bool(torn) or len(records) != state['step'])
     for n in notes: _note(n)
     return state, [head] + records
+
+# %% ../nbs/appendix/a8_runlog.ipynb #a7562036
+def open_run(
+    log:str|Path, cfg, task:Task, # the run log, the run's `GreaterConfig` and task
+    resume:bool=False, # read the run back (else: check that a new one can start)
+    model_name:str|None=None, # refuse a log run with another model
+) -> tuple[dict|None, list[dict]]:
+    "Check run log `log` before any model work; to resume, `(state as a dict, log lines)` after repairing what an interruption left (a note each). A fresh run: `(None, [])`."
+    log = Path(log)
+    check_log_path(log, resume)
+    _drop_scratch(log)
+    return _resumed(log, cfg, task, model_name) if resume else (None, [])

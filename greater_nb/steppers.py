@@ -24,6 +24,7 @@ def cache_kw(model, cache:DynamicCache) -> dict:
     name = 'cache' if 'cache' in inspect.signature(model.forward).parameters else 'past_key_values'
     return {name: cache, 'use_cache': True}
 
+# %% ../nbs/appendix/a2_steppers.ipynb #05c436ec
 def output_logits(model, h:torch.Tensor) -> torch.Tensor:
     "The output head on final hidden states `h`, with the logit soft-capping some models (Gemma-2) apply."
     logits = model.get_output_embeddings()(h)
@@ -58,6 +59,7 @@ class _Stepper:
         "Logits of the last `keep` columns (see `hidden`)."
         return output_logits(self.model, self.hidden(ids, mask, pos, keep))
 
+# %% ../nbs/appendix/a2_steppers.ipynb #ef68c1ce
 class HFStepper(_Stepper):
     "Incremental forward passes through transformers' own model code and `DynamicCache`."
     def __init__(self, model, batch:int, max_len:int):
@@ -69,14 +71,20 @@ class HFStepper(_Stepper):
         base = getattr(self.model, self.model.base_model_prefix)
         am = mask if self.window is None else window_masks(self.model, mask, pos, self.window)
         return base(input_ids=ids, attention_mask=am, position_ids=pos, **self.kw).last_hidden_state[:, -keep:]
-    def load(self, keys:list[torch.Tensor], values:list[torch.Tensor]):
-        "Start from cached keys and values (per layer `[B, n_kv_heads, L, head_dim]`, appendix a7) instead of an empty cache."
-        self.cache = DynamicCache(list(zip(keys, values)))
-        self.kw = cache_kw(self.model, self.cache)
-    def crop(self, n:int):
-        "Drop every cached column from `n` on."
-        extra = self.cache.get_seq_length() - n
-        if extra > 0: self.cache.crop(-extra)
+
+# %% ../nbs/appendix/a2_steppers.ipynb #89ce17d6
+@patch
+def crop(self:HFStepper, n:int):
+    "Drop every cached column from `n` on."
+    extra = self.cache.get_seq_length() - n
+    if extra > 0: self.cache.crop(-extra)
+
+# %% ../nbs/appendix/a2_steppers.ipynb #f0841ba7
+@patch
+def load(self:HFStepper, keys:list[torch.Tensor], values:list[torch.Tensor]):
+    "Start from cached keys and values (per layer `[B, n_kv_heads, L, head_dim]`, appendix a7) instead of an empty cache."
+    self.cache = DynamicCache(list(zip(keys, values)))
+    self.kw = cache_kw(self.model, self.cache)
 
 # %% ../nbs/appendix/a2_steppers.ipynb #a200001b
 def _fuse(*linears) -> torch.Tensor:
@@ -89,6 +97,16 @@ def _fuse(*linears) -> torch.Tensor:
     return W
 
 # %% ../nbs/appendix/a2_steppers.ipynb #a200001e
+def _fused_weights(model) -> list:
+    "Per layer, the fused QKV and gate/up weights of a Llama-layout `model`: fused on first use, again if the model moved to another device or dtype."
+    layers, w = model.model.layers, model.model.layers[0].mlp.down_proj.weight
+    fused = getattr(model, '_greater_fused', None)
+    if fused is None or fused[0][0].device != w.device or fused[0][0].dtype != w.dtype:
+        model._greater_fused = [(_fuse(l.self_attn.q_proj, l.self_attn.k_proj, l.self_attn.v_proj), _fuse(l.mlp.gate_proj, l.mlp.up_proj))
+                                for l in layers]
+    return model._greater_fused
+
+# %% ../nbs/appendix/a2_steppers.ipynb #3253ad1f
 class LeanStepper(_Stepper):
     "Incremental forward passes for Llama-architecture decoders with fused projections and a preallocated cache."
     @staticmethod
@@ -98,49 +116,68 @@ class LeanStepper(_Stepper):
                 and not getattr(c, 'mlp_bias', False) and not getattr(c, 'pretraining_tp', 1) > 1)
 
     def __init__(self, model, batch:int, max_len:int):
-        self.model, base, c = model, model.model, model.config
-        self.nh, self.nkv = c.num_attention_heads, c.num_key_value_heads
+        c, w = model.config, model.model.layers[0].mlp.down_proj.weight
+        self.model, self.nh, self.nkv = model, c.num_attention_heads, c.num_key_value_heads
         self.hd = getattr(c, 'head_dim', None) or c.hidden_size // self.nh
-        w = base.layers[0].mlp.down_proj.weight
-        fused = getattr(model, '_greater_fused', None)
-        if fused is None or fused[0][0].device != w.device or fused[0][0].dtype != w.dtype:  # fuse once per model (again if moved)
-            model._greater_fused = [(_fuse(l.self_attn.q_proj, l.self_attn.k_proj, l.self_attn.v_proj),
-                                     _fuse(l.mlp.gate_proj, l.mlp.up_proj)) for l in base.layers]
+        _fused_weights(model)
         shape = (batch, self.nkv, max_len, self.hd)
         # only columns [:n] are ever read, and each is written before it is read: no need to zero them
-        self.K = [torch.empty(shape, dtype=w.dtype, device=w.device) for _ in base.layers]
-        self.V = [torch.empty(shape, dtype=w.dtype, device=w.device) for _ in base.layers]
+        self.K = [torch.empty(shape, dtype=w.dtype, device=w.device) for _ in model.model.layers]
+        self.V = [torch.empty(shape, dtype=w.dtype, device=w.device) for _ in model.model.layers]
         self.n = 0  # filled columns
 
 # %% ../nbs/appendix/a2_steppers.ipynb #a2000021
+def _causal_bias(mask:torch.Tensor, n:int, T:int, x:torch.Tensor) -> torch.Tensor:
+    "Additive attention bias `[B, 1, T, n + T]` for `T` new columns after `n` cached ones: 0 where allowed, the dtype's minimum elsewhere."
+    S = n + T
+    allowed = mask[:, None, None, :S].bool() & (torch.arange(S, device=mask.device) <= n + torch.arange(T, device=mask.device)[:, None])
+    return torch.zeros(allowed.shape, dtype=x.dtype, device=x.device).masked_fill_(~allowed, torch.finfo(x.dtype).min)
+
+# %% ../nbs/appendix/a2_steppers.ipynb #e7cc9545
+@patch
+def _qkv(self:LeanStepper, layer, Wqkv:torch.Tensor, x:torch.Tensor):
+    "Queries `[B, nh, T, hd]`, keys and values `[B, nkv, T, hd]` of `x` `[B, T, d]`, from the fused QKV weight."
+    B, T = x.shape[:2]
+    q_n, kv_n = self.nh * self.hd, self.nkv * self.hd
+    qkv = F.linear(layer.input_layernorm(x), Wqkv)
+    q = qkv[..., :q_n].view(B, T, self.nh, self.hd).transpose(1, 2)
+    k = qkv[..., q_n:q_n + kv_n].view(B, T, self.nkv, self.hd).transpose(1, 2)
+    v = qkv[..., q_n + kv_n:].view(B, T, self.nkv, self.hd).transpose(1, 2)
+    return q, k, v
+
+# %% ../nbs/appendix/a2_steppers.ipynb #ca191c36
+@patch
+def _attend(self:LeanStepper, layer, q:torch.Tensor, K:torch.Tensor, V:torch.Tensor, bias:torch.Tensor, x:torch.Tensor) -> torch.Tensor:
+    "`x` plus the attention of queries `q` over keys `K` and values `V` (with additive `bias`), projected back."
+    a, (B, _, T, _) = layer.self_attn, q.shape
+    o = F.scaled_dot_product_attention(q, K, V, attn_mask=bias, scale=a.scaling, enable_gqa=self.nkv != self.nh)
+    return x + a.o_proj(o.transpose(1, 2).reshape(B, T, self.nh * self.hd))
+
+def _mlp(layer, Wgu:torch.Tensor, x:torch.Tensor) -> torch.Tensor:
+    "`x` plus the layer's SiLU-gated MLP, the gate and up projections in one product."
+    g, u = F.linear(layer.post_attention_layernorm(x), Wgu).chunk(2, -1)
+    return x + layer.mlp.down_proj(F.silu(g) * u)
+
+# %% ../nbs/appendix/a2_steppers.ipynb #5dd8b0d0
 @patch
 def hidden(self:LeanStepper, ids:torch.Tensor, mask:torch.Tensor, pos:torch.Tensor, keep:int) -> torch.Tensor:
     "Feed `ids` `[B, T]` (at positions `pos`) given the attention `mask` over cache + new columns; final hidden states of the last `keep` columns."
     from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
-    base, (B, T), n = self.model.model, ids.shape, self.n
+    base, T, n = self.model.model, ids.shape[1], self.n
     S = n + T
     x = base.embed_tokens(ids)
     cos, sin = base.rotary_emb(x, pos)
-    allowed = mask[:, None, None, :S].bool() & (torch.arange(S, device=ids.device) <= n + torch.arange(T, device=ids.device)[:, None])
-    bias = torch.zeros(allowed.shape, dtype=x.dtype, device=x.device).masked_fill_(~allowed, torch.finfo(x.dtype).min)
-    q_n, kv_n = self.nh * self.hd, self.nkv * self.hd
+    bias = _causal_bias(mask, n, T, x)
     for l, layer in enumerate(base.layers):
         Wqkv, Wgu = self.model._greater_fused[l]
-        a = layer.self_attn
-        qkv = F.linear(layer.input_layernorm(x), Wqkv)
-        q = qkv[..., :q_n].view(B, T, self.nh, self.hd).transpose(1, 2)
-        k = qkv[..., q_n:q_n + kv_n].view(B, T, self.nkv, self.hd).transpose(1, 2)
-        v = qkv[..., q_n + kv_n:].view(B, T, self.nkv, self.hd).transpose(1, 2)
+        q, k, v = self._qkv(layer, Wqkv, x)
         q, k = apply_rotary_pos_emb(q, k, cos, sin)
         self.K[l][:, :, n:S] = k; self.V[l][:, :, n:S] = v
-        o = F.scaled_dot_product_attention(q, self.K[l][:, :, :S], self.V[l][:, :, :S], attn_mask=bias,
-                                           scale=a.scaling, enable_gqa=self.nkv != self.nh)
-        x = x + a.o_proj(o.transpose(1, 2).reshape(B, T, q_n))
-        g, u = F.linear(layer.post_attention_layernorm(x), Wgu).chunk(2, -1)
-        x = x + layer.mlp.down_proj(F.silu(g) * u)
+        x = _mlp(layer, Wgu, self._attend(layer, q, self.K[l][:, :, :S], self.V[l][:, :, :S], bias, x))
     self.n = S
     return base.norm(x[:, -keep:])
 
+# %% ../nbs/appendix/a2_steppers.ipynb #3913e8d8
 @patch
 def load(self:LeanStepper, keys:list[torch.Tensor], values:list[torch.Tensor]):
     "Start from cached keys and values (per layer `[B, n_kv_heads, L, head_dim]`, appendix a7): they fill the first `L` columns."
@@ -171,36 +208,19 @@ class StaticStepper(LeanStepper):
 def one(self:StaticStepper) -> torch.Tensor:
     "One decoding step on the fixed buffers (`ids1`, `pos1`, `col`, `M`): final hidden state of the fed column `[B, 1, d]`."
     from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
-    base, B = self.model.model, self.ids1.shape[0]
+    base = self.model.model
     x = base.embed_tokens(self.ids1)
     cos, sin = base.rotary_emb(x, self.pos1)
     bias = torch.zeros(self.M.shape, dtype=x.dtype, device=x.device).masked_fill_(self.M == 0, torch.finfo(x.dtype).min)[:, None, None]
-    q_n, kv_n = self.nh * self.hd, self.nkv * self.hd
     for l, layer in enumerate(base.layers):
         Wqkv, Wgu = self.model._greater_fused[l]
-        a = layer.self_attn
-        qkv = F.linear(layer.input_layernorm(x), Wqkv)
-        q = qkv[..., :q_n].view(B, 1, self.nh, self.hd).transpose(1, 2)
-        k = qkv[..., q_n:q_n + kv_n].view(B, 1, self.nkv, self.hd).transpose(1, 2)
-        v = qkv[..., q_n + kv_n:].view(B, 1, self.nkv, self.hd).transpose(1, 2)
+        q, k, v = self._qkv(layer, Wqkv, x)
         q, k = apply_rotary_pos_emb(q, k, cos, sin)
         self.K[l].index_copy_(2, self.col, k); self.V[l].index_copy_(2, self.col, v)
-        o = F.scaled_dot_product_attention(q, self.K[l], self.V[l], attn_mask=bias, scale=a.scaling, enable_gqa=self.nkv != self.nh)
-        x = x + a.o_proj(o.transpose(1, 2).reshape(B, 1, q_n))
-        g, u = F.linear(layer.post_attention_layernorm(x), Wgu).chunk(2, -1)
-        x = x + layer.mlp.down_proj(F.silu(g) * u)
+        x = _mlp(layer, Wgu, self._attend(layer, q, self.K[l], self.V[l], bias, x))
     return base.norm(x)
 
 # %% ../nbs/appendix/a2_steppers.ipynb #9872459e
-@patch
-def capture(self:StaticStepper):
-    "Run the step once on a side stream (warm-up: it computes the real step, so it is harmless), then record it in a CUDA graph."
-    s = torch.cuda.Stream(); s.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(s): self.one()
-    torch.cuda.current_stream().wait_stream(s)
-    self.g = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(self.g): self.h = self.one()
-
 @patch
 def hidden(self:StaticStepper, ids:torch.Tensor, mask:torch.Tensor, pos:torch.Tensor, keep:int) -> torch.Tensor:
     "As `LeanStepper.hidden`; one new column with `keep=1` takes the fixed-shape step (replayed from a CUDA graph where captured)."
@@ -215,6 +235,16 @@ def hidden(self:StaticStepper, ids:torch.Tensor, mask:torch.Tensor, pos:torch.Te
     self.n = S
     return h
 
+# %% ../nbs/appendix/a2_steppers.ipynb #7cce6288
+@patch
+def capture(self:StaticStepper):
+    "Run the step once on a side stream (warm-up: it computes the real step, so it is harmless), then record it in a CUDA graph."
+    s = torch.cuda.Stream(); s.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(s): self.one()
+    torch.cuda.current_stream().wait_stream(s)
+    self.g = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(self.g): self.h = self.one()
+
 # %% ../nbs/appendix/a2_steppers.ipynb #a2000025
 def stepper(model, batch:int, max_len:int, impl:str='auto'):
     "An incremental-forward implementation for `model`: `'auto'` is `'lean'` on a CPU and `'static'` (CUDA graphs) on CUDA where supported, else transformers' own (`'hf'`)."
@@ -224,6 +254,22 @@ def stepper(model, batch:int, max_len:int, impl:str='auto'):
     return {'lean': LeanStepper, 'static': StaticStepper, 'hf': HFStepper}[impl](model, batch, max_len)
 
 # %% ../nbs/appendix/a2_steppers.ipynb #a2000028
+def _draft_batch(drafts:list[list[int]], pad_id:int, dev) -> tuple[torch.Tensor, torch.Tensor]:
+    "The drafts right-padded into `[B, W]` ids, and their mask (an empty draft: one masked pad column)."
+    dids, dmask = right_pad([d or [pad_id] for d in drafts], pad_id, dev)
+    return dids, dmask * torch.tensor([[len(d) > 0] for d in drafts], device=dev)
+
+def _greedy_choices(model, h:torch.Tensor) -> torch.Tensor:
+    "Greedy's token after each column of hidden states `h` `[B, T, d]`, by chunks of 16 columns so their logits never all exist at once."
+    return torch.cat([output_logits(model, c).argmax(-1) for c in h.split(16, 1)], 1)
+
+# %% ../nbs/appendix/a2_steppers.ipynb #289872dd
+def _accepted_count(pred:torch.Tensor, dids:torch.Tensor, dmask:torch.Tensor, stop:torch.Tensor) -> torch.Tensor:
+    "Each row's number of leading draft tokens that greedy decoding would write too (`pred`), none masked and none ending the chain."
+    hit = (pred == dids) & dmask.bool() & ~torch.isin(dids, stop)
+    return hit.long().cumprod(-1).sum(-1)
+
+# %% ../nbs/appendix/a2_steppers.ipynb #37f66a21
 def verify_drafts(
     model, step, # the model, and a fresh stepper for it
     ids:torch.Tensor, mask:torch.Tensor, # [B, L] left-padded inputs, and the attention mask over the cached columns and them
@@ -234,15 +280,11 @@ def verify_drafts(
 ) -> tuple[torch.Tensor, torch.Tensor, list[list[int]], torch.Tensor]:
     "Prefill `ids` and every row's draft in one pass; keep each row's longest draft prefix that greedy decoding would produce. Returns `(prefill logits [B, keep, vocab], mask over the cached columns, accepted prefixes, greedy next token [B])`."
     dev, W = ids.device, max(map(len, drafts))
-    dids, dmask = right_pad([d or [pad_id] for d in drafts], pad_id, dev)
-    dmask = dmask * torch.tensor([[len(d) > 0] for d in drafts], device=dev)
+    dids, dmask = _draft_batch(drafts, pad_id, dev)
     full = torch.cat([mask, dmask], 1)
     h = step.hidden(torch.cat([ids, dids], 1), full, positions(full)[:, full.shape[1] - ids.shape[1] - W:], keep + W)
-    prefill = output_logits(model, h[:, :keep])
-    # pred[:, j] is greedy's token at draft position j; argmax in chunks so the draft logits never all exist at once
-    pred = torch.cat([output_logits(model, c).argmax(-1) for c in h[:, keep - 1:].split(16, 1)], 1)
-    hit = (pred[:, :W] == dids) & dmask.bool() & ~torch.isin(dids, stop)
-    count = hit.long().cumprod(-1).sum(-1)
+    prefill, pred = output_logits(model, h[:, :keep]), _greedy_choices(model, h[:, keep - 1:])  # pred[:, j]: greedy's token at draft position j
+    count = _accepted_count(pred[:, :W], dids, dmask, stop)
     dmask = dmask * (torch.arange(W, device=dev) < count[:, None])
     accepted = [d[:a] for d, a in zip(drafts, count.tolist())]
     return prefill, torch.cat([mask, dmask], 1), accepted, pred.gather(1, count[:, None]).squeeze(1)

@@ -30,6 +30,12 @@ _AT, _NEW = 'background:#ffe08a;border-color:#c99a00;font-weight:bold;color:#1a1
 
 def _esc(s:str) -> str: return html.escape(s).replace('\n', '⏎')
 
+def _token_box(j:int, s:str, position:int|None, changed:int|None) -> str:
+    "Token `s` at slot `j` as a box: green if the step replaced it, yellow if it is the position being optimized."
+    style = _TOK + (';' + _NEW if j == changed else ';' + _AT if j == position else '')
+    return f'<span title="position {j}" style="{style}">{_esc(s) or "&nbsp;"}</span>'
+
+# %% ../nbs/12_widgets.ipynb #be47feca
 def prompt_html(
     pieces:list[str]|None, # each token's text (None: no tokenizer at hand; `text` is shown whole)
     position:int|None=None, # the slot being optimized, highlighted in yellow
@@ -42,16 +48,15 @@ def prompt_html(
     if pieces is None:
         at = f' <span style="opacity:.75">(position {position})</span>' if position is not None else ''
         return f'<div>{head}<code>{_esc(text)}</code>{at}</div>'
-    def box(j, s):
-        style = _TOK + (';' + _NEW if j == changed else ';' + _AT if j == position else '')
-        return f'<span title="position {j}" style="{style}">{_esc(s) or "&nbsp;"}</span>'
-    slots = [box(j, s) for j, s in enumerate(pieces)]
+    slots = [_token_box(j, s, position, changed) for j, s in enumerate(pieces)]
     return f'<div style="line-height:1.9">{head}{"".join(slots)}</div>'
 
+# %% ../nbs/12_widgets.ipynb #7f2c06e7
 def token_pieces(tok, ids:list[int]) -> list[str]|None:
     "Each token's text (None without a tokenizer)."
     return [tok.decode([t]) for t in ids] if tok else None
 
+# %% ../nbs/12_widgets.ipynb #4412160e
 def log_tokenizer(head:dict):
     "The tokenizer of the model a run log names, when it is at hand without a download (the embedded model's); else None."
     if head.get('model', 'embedded') != 'embedded' and not Path(str(head.get('model'))).exists(): return None
@@ -67,6 +72,7 @@ def _figure(w:float, h:float):
     from matplotlib.figure import Figure
     return Figure(figsize=(w, h))
 
+# %% ../nbs/12_widgets.ipynb #a98e1ef3
 def figure_png(fig, dpi:int=72, colors:int|None=64) -> bytes:
     "PNG bytes of `fig`; with `colors`, a palette PNG of that many colors (a few KB: saved widget state stays small)."
     buf = io.BytesIO()
@@ -79,11 +85,25 @@ def figure_png(fig, dpi:int=72, colors:int|None=64) -> bytes:
     out = io.BytesIO(); im.save(out, format='PNG', optimize=True)
     return out.getvalue()
 
+# %% ../nbs/12_widgets.ipynb #1fceeeff
 def _show_token(s:str) -> str:
     "A token's text as a plot label: spaces and newlines visible, `$` not read as mathtext."
     return s.replace(' ', '␣').replace('\n', '⏎').replace('$', r'\$') or '∅'
 
 # %% ../nbs/12_widgets.ipynb #563dccfd
+def _gradient_order(rec:dict, max_bars:int) -> list[int]:
+    "Indices of the candidates by −∂L/∂ε, largest first, at most `max_bars`."
+    return sorted(range(len(rec['candidates'])), key=lambda j: -rec['neg_grad'][j])[:max_bars]
+
+def _style_gradient_axis(ax, n:int):
+    "The zero line, small tick labels, the title and the legend of the gradient panel."
+    ax.axhline(0, color='k', lw=0.5)
+    ax.tick_params(axis='y', labelsize=8)
+    ax.set_title(f"−∂L/∂ε of the {n} candidates", fontsize=9)
+    from matplotlib.patches import Patch
+    ax.legend(handles=[Patch(color='#ff7f0e', label='top-μ'), Patch(color='#2ca02c', label='chosen')], fontsize=7, loc='upper right')
+
+# %% ../nbs/12_widgets.ipynb #5c56105d
 def plot_gradient(
     rec:dict, # a step record, or a partial one: `candidates`, `candidate_text`, `neg_grad`, `selected`, optional `chosen`
     ax=None, # a matplotlib axis (default: a new figure's)
@@ -91,19 +111,16 @@ def plot_gradient(
 ):
     "The candidates' −∂L/∂ε as bars, largest first: the top-μ in orange, the chosen token in green."
     ax = ax or _figure(4.6, 2.6).subplots()
-    order = sorted(range(len(rec['candidates'])), key=lambda j: -rec['neg_grad'][j])[:max_bars]
+    order = _gradient_order(rec, max_bars)
     sel, chosen = set(rec.get('selected') or []), rec.get('chosen')
     color = lambda c: '#2ca02c' if c == chosen else '#ff7f0e' if c in sel else '#9e9e9e'
     cands = [rec['candidates'][j] for j in order]
     ax.bar(range(len(order)), [rec['neg_grad'][j] for j in order], color=[color(c) for c in cands])
     ax.set_xticks(range(len(order)), [_show_token(rec['candidate_text'][j]) for j in order], rotation=60, ha='right', fontsize=8)
-    ax.axhline(0, color='k', lw=0.5)
-    ax.tick_params(axis='y', labelsize=8)
-    ax.set_title(f"−∂L/∂ε of the {len(rec['candidates'])} candidates", fontsize=9)
-    from matplotlib.patches import Patch
-    ax.legend(handles=[Patch(color='#ff7f0e', label='top-μ'), Patch(color='#2ca02c', label='chosen')], fontsize=7, loc='upper right')
+    _style_gradient_axis(ax, len(rec['candidates']))
     return ax
 
+# %% ../nbs/12_widgets.ipynb #2f8fdf67
 def gradient_png(rec:dict, dpi:int=72) -> bytes:
     "`plot_gradient` as a small PNG."
     ax = plot_gradient(rec)
@@ -112,28 +129,37 @@ def gradient_png(rec:dict, dpi:int=72) -> bytes:
 # %% ../nbs/12_widgets.ipynb #8b7775d9
 def _num(x, nd=3) -> str: return '…' if x is None else f'{x:.{nd}f}'
 
-def candidates_html(
-    rec:dict, # a step record, or a partial one (scores and `chosen` may be missing while the step runs)
-) -> str:
-    "The μ rescored candidates: token, −∂L/∂ε, loss = answer CE + λ·fluency, training error; the chosen one marked."
+def _row_html(cells:list[str], win:bool=False) -> str:
+    "One table row; the chosen candidate's in green."
+    bg = 'background:#b9f0b0;color:#1a1a1a;' if win else ''
+    return f'<tr style="{bg}">' + ''.join(f'<td style="padding:2px 6px">{v}</td>' for v in cells) + '</tr>'
+
+# %% ../nbs/12_widgets.ipynb #99932cf2
+def _candidate_rows(rec:dict) -> tuple[list[str], bool]:
+    "A row per rescored candidate (`…` for a score still to come), the current token noted; and whether the chosen one was marked."
     cands, sel, chosen = rec['candidates'], rec.get('selected') or [], rec.get('chosen')
     before = rec.get('prompt_before_ids') or []
     current = before[rec['position']] if 'position' in rec and rec['position'] < len(before) else None
     col = lambda k: rec.get(k) or [None] * len(sel)
-    th = ''.join(f'<th style="padding:2px 6px">{h}</th>' for h in ('', 'token', '−∂L/∂ε', 'loss', '= CE', '+ λ·fluency', 'error'))
     rows, marked = [], False
     for r, (c, loss, ce, lf, err) in enumerate(zip(sel, col('selected_loss'), col('selected_ce'), col('selected_lam_fluency'), col('selected_error'))):
-        j = cands.index(c)
-        win = c == chosen and not marked
+        j, win = cands.index(c), c == chosen and not marked
         marked |= win
         note = ' <i>(current)</i>' if c == current else ''
-        cells = [('✓' if win else str(r + 1)), f'<code>{_esc(rec["candidate_text"][j])}</code>{note}', _num(rec['neg_grad'][j], 4),
-                 _num(loss), _num(ce), _num(lf), _num(err, 2)]
-        bg = 'background:#b9f0b0;color:#1a1a1a;' if win else ''
-        rows.append(f'<tr style="{bg}">' + ''.join(f'<td style="padding:2px 6px">{v}</td>' for v in cells) + '</tr>')
+        rows.append(_row_html([('✓' if win else str(r + 1)), f'<code>{_esc(rec["candidate_text"][j])}</code>{note}', _num(rec['neg_grad'][j], 4),
+                               _num(loss), _num(ce), _num(lf), _num(err, 2)], win))
+    return rows, marked
+
+# %% ../nbs/12_widgets.ipynb #c67c51f4
+def candidates_html(
+    rec:dict, # a step record, or a partial one (scores and `chosen` may be missing while the step runs)
+) -> str:
+    "The μ rescored candidates: token, −∂L/∂ε, loss = answer CE + λ·fluency, training error; the chosen one marked."
+    rows, marked = _candidate_rows(rec)
+    th = ''.join(f'<th style="padding:2px 6px">{h}</th>' for h in ('', 'token', '−∂L/∂ε', 'loss', '= CE', '+ λ·fluency', 'error'))
     foot = ''
-    if chosen is not None and not marked: foot = '<div><i>none of the μ was taken: the current token stays</i></div>'
-    return (f'<div style="font-size:90%"><b>the top-μ={len(sel)} candidates, rescored</b>'
+    if rec.get('chosen') is not None and not marked: foot = '<div><i>none of the μ was taken: the current token stays</i></div>'
+    return (f'<div style="font-size:90%"><b>the top-μ={len(rec.get("selected") or [])} candidates, rescored</b>'
             f'<table style="border-collapse:collapse"><tr>{th}</tr>{"".join(rows)}</table>{foot}</div>')
 
 # %% ../nbs/12_widgets.ipynb #60abb5b3
@@ -142,10 +168,32 @@ def start_record(init_objective:float, init_parts:dict) -> dict:
     return dict(step=0, objective=init_objective, best_objective=init_objective, ce=init_parts.get('ce', 0.),
                 lam_fluency=init_parts.get('lam_fluency', 0.), times={})
 
+# %% ../nbs/12_widgets.ipynb #aca350ad
 def _fmt(x, fmt:str='.4f') -> str: return 'null' if x is None else format(x, fmt)   # a log may hold null or ±Infinity
 
 def _finite(x) -> bool: return isinstance(x, (int, float)) and x - x == 0   # not None, not ±inf, not NaN
 
+# %% ../nbs/12_widgets.ipynb #4797e786
+def _style_loss_axes(ax, history:list[dict], steps:int|None):
+    "Whole steps on the x-axes, up to `steps` (default: the last record's); small fonts; the legends outside the plots."
+    from matplotlib.ticker import MaxNLocator
+    for a in ax:
+        a.xaxis.set_major_locator(MaxNLocator(integer=True))
+        a.set_xlim(-0.5, (steps if steps is not None else max((r['step'] for r in history), default=0)) + 0.5)
+        a.title.set_fontsize(10); a.xaxis.label.set_fontsize(9); a.yaxis.label.set_fontsize(9); a.tick_params(labelsize=8)
+    ax[0].legend(fontsize=7, loc='upper left', bbox_to_anchor=(1.01, 1))
+    ax[1].legend(fontsize=7, loc='upper left', bbox_to_anchor=(1.01, 1))
+
+# %% ../nbs/12_widgets.ipynb #4d2181aa
+def _fix_loss_limits(ax, limits:list[dict]):
+    "The y-axes of a whole run (`limits`): the objectives' range (values that are not finite left out), and the stage times from 0."
+    vals = [r[k] for r in limits for k in ('objective', 'best_objective', 'ce', 'lam_fluency') if _finite(r.get(k))]  # null, ±Infinity, NaN: not drawn
+    if vals:
+        lo, hi = min(vals), max(vals)
+        ax[0].set_ylim(lo - 0.05 * (hi - lo + 1e-9), hi + 0.05 * (hi - lo + 1e-9))
+    ax[1].set_ylim(0, 1.05 * max([sum(v for k, v in r['times'].items() if k != 'total') for r in limits] + [1e-3]))
+
+# %% ../nbs/12_widgets.ipynb #4a5d0dcc
 def loss_png(
     history:list[dict], # step records (a `start_record` first, to draw the initial loss)
     steps:int|None=None, # x-axis up to this step (default: the last record's)
@@ -156,22 +204,40 @@ def loss_png(
     fig = _figure(10, 2.4)
     ax = fig.subplots(1, 2, gridspec_kw=dict(wspace=0.55))
     plot_run(history, ax)
-    from matplotlib.ticker import MaxNLocator
-    for a in ax:
-        a.xaxis.set_major_locator(MaxNLocator(integer=True))
-        a.set_xlim(-0.5, (steps if steps is not None else max((r['step'] for r in history), default=0)) + 0.5)
-        a.title.set_fontsize(10); a.xaxis.label.set_fontsize(9); a.yaxis.label.set_fontsize(9); a.tick_params(labelsize=8)
-    ax[0].legend(fontsize=7, loc='upper left', bbox_to_anchor=(1.01, 1))
-    ax[1].legend(fontsize=7, loc='upper left', bbox_to_anchor=(1.01, 1))
-    if limits:
-        vals = [r[k] for r in limits for k in ('objective', 'best_objective', 'ce', 'lam_fluency') if _finite(r.get(k))]  # null, ±Infinity, NaN: not drawn
-        if vals:
-            lo, hi = min(vals), max(vals)
-            ax[0].set_ylim(lo - 0.05 * (hi - lo + 1e-9), hi + 0.05 * (hi - lo + 1e-9))
-        ax[1].set_ylim(0, 1.05 * max([sum(v for k, v in r['times'].items() if k != 'total') for r in limits] + [1e-3]))
+    _style_loss_axes(ax, history, steps)
+    if limits: _fix_loss_limits(ax, limits)
     return figure_png(fig, dpi)
 
 # %% ../nbs/12_widgets.ipynb #a0c1e213
+def _changed_slot(rec:dict) -> int|None:
+    "The slot whose token the step replaced (a new slot counts), or None when the step kept the current token."
+    i, before, after = rec['position'], rec['prompt_before_ids'], rec['prompt_ids']
+    return i if i < len(after) and (i >= len(before) or after[i] != before[i]) else None
+
+def _change_words(rec:dict, tok=None) -> str:
+    "What the step did at its position, in words: the token it replaced (or kept), and whether the prompt grew or was cut."
+    i, before, after, changed = rec['position'], rec['prompt_before_ids'], rec['prompt_ids'], _changed_slot(rec)
+    text = lambda t: _esc(t if t is not None else '')
+    name = lambda c: tok.decode([c]) if tok else rec['candidate_text'][rec['candidates'].index(c)] if c in rec['candidates'] else str(c)
+    what = ('kept the current token' if changed is None else
+            f'<code>{text(name(before[i]))}</code> → <code>{text(name(after[i]))}</code>')
+    if len(after) > len(before): what += '; the prompt grows: the next position is a new slot'
+    elif len(after) < len(before): what += '; a new ending: the prompt is cut after it'
+    return what
+
+# %% ../nbs/12_widgets.ipynb #513162ad
+def _objective_html(rec:dict, lam:float|None=None) -> str:
+    "The step's objective in its two parts, the training error and the best objective so far."
+    return (f'<div>objective {_fmt(rec["objective"])} = answer CE {_fmt(rec["ce"])} + λ·fluency {_fmt(rec["lam_fluency"])}'
+            + (f' (λ = {lam})' if lam is not None else '') + f' · training error {_fmt(rec.get("error_rate"), ".2f")}'
+            + f' · best so far {_fmt(rec["best_objective"])}</div>')
+
+def _times_html(t:dict) -> str:
+    "The step's time, in total and per stage (nothing for a record without times)."
+    stages = ', '.join(f'{k} {t[k]:.1f}' for k in STAGES if k in t)
+    return f'<div style="opacity:.75;font-size:85%">{t.get("total", 0):.1f} s ({stages} s)</div>' if t else ''
+
+# %% ../nbs/12_widgets.ipynb #3013e6d4
 def step_html(
     rec:dict, # a step record
     tok=None, # the run's tokenizer, for token boundaries (None: the prompts are shown as text)
@@ -179,22 +245,11 @@ def step_html(
 ) -> str:
     "A step in words: the prompt before (the optimized position in yellow) and after (a new token in green), the objective in parts."
     i, before, after = rec['position'], rec['prompt_before_ids'], rec['prompt_ids']
-    changed = i if i < len(after) and (i >= len(before) or after[i] != before[i]) else None
-    text = lambda t: _esc(t if t is not None else '')
-    name = lambda c: tok.decode([c]) if tok else rec['candidate_text'][rec['candidates'].index(c)] if c in rec['candidates'] else str(c)
-    what = ('kept the current token' if changed is None else
-            f'<code>{text(name(before[i]))}</code> → <code>{text(name(after[i]))}</code>')
-    if len(after) > len(before): what += '; the prompt grows: the next position is a new slot'
-    elif len(after) < len(before): what += '; a new ending: the prompt is cut after it'
-    t = rec.get('times', {})
-    stages = ', '.join(f'{k} {t[k]:.1f}' for k in STAGES if k in t)
-    return (f'<div><b>step {rec["step"]}</b>: position {i}, {what}</div>'
+    shown = 'after' if tok or len(after) <= len(before) else 'scored'   # the text is the scored prompt: no new slot
+    return (f'<div><b>step {rec["step"]}</b>: position {i}, {_change_words(rec, tok)}</div>'
             + prompt_html(token_pieces(tok, before), position=i, text=rec['prompt_before'], label='before')
-            + prompt_html(token_pieces(tok, after), changed=changed, text=rec['prompt'], label='after')
-            + f'<div>objective {_fmt(rec["objective"])} = answer CE {_fmt(rec["ce"])} + λ·fluency {_fmt(rec["lam_fluency"])}'
-            + (f' (λ = {lam})' if lam is not None else '') + f' · training error {_fmt(rec.get("error_rate"), ".2f")}'
-            + f' · best so far {_fmt(rec["best_objective"])}</div>'
-            + (f'<div style="opacity:.75;font-size:85%">{t.get("total", 0):.1f} s ({stages} s)</div>' if t else ''))
+            + prompt_html(token_pieces(tok, after), changed=_changed_slot(rec), text=rec['prompt'], label=shown)
+            + _objective_html(rec, lam) + _times_html(rec.get('times', {})))
 
 # %% ../nbs/12_widgets.ipynb #df873d79
 def _widgets_of(w) -> list:
@@ -209,6 +264,21 @@ class _Shown:
         for w in getattr(self, '_extra', ()): w.close()
 
 # %% ../nbs/12_widgets.ipynb #10095ce5
+def _start_panel(head:dict, hist:list[dict], tok=None, dpi:int=80) -> W.VBox:
+    "Step 0: the initial prompt (the position optimized first in yellow), its objective, and the loss curves at their start."
+    cfg, start, at = head.get('config', {}), hist[0], head.get('config', {}).get('frozen_prefix', 0)
+    first = W.HTML(f'<div><b>step 0</b>: the initial prompt, before any step (position {at} is optimized first)</div>'
+                   + prompt_html(token_pieces(tok, head.get('init_prompt_ids', [])), position=at, text=cfg.get('init_prompt', ''), label='prompt')
+                   + f'<div>objective {_fmt(start["objective"])} = answer CE {_fmt(start["ce"])} + λ·fluency {_fmt(start["lam_fluency"])}</div>')
+    return W.VBox([first, W.Image(value=loss_png(hist[:1], len(hist) - 1, hist, dpi), format='png')])
+
+def _step_panel(hist:list[dict], k:int, tok=None, lam:float|None=None, dpi:int=80) -> W.VBox:
+    "Step k: the step in words, its gradient and rescored candidates, and the loss curves up to it."
+    rec = hist[k]
+    return W.VBox([W.HTML(step_html(rec, tok, lam)), W.HBox([W.Image(value=gradient_png(rec, dpi), format='png'), W.HTML(candidates_html(rec))]),
+                   W.Image(value=loss_png(hist[:k + 1], len(hist) - 1, hist, dpi), format='png')])
+
+# %% ../nbs/12_widgets.ipynb #94007650
 def _run_panels(
     head:dict, # a run log's head (`read_log`)
     records:list[dict], # its step records
@@ -216,22 +286,19 @@ def _run_panels(
     dpi:int=80, # of the plots
 ) -> list:
     "A panel per step of a run log, step 0 (the initial prompt) first; the loss curves on the axes of the whole run."
-    cfg, n = head.get('config', {}), len(records)
-    start = start_record(head.get('init_objective', float('nan')), head.get('init_parts', {}))
-    hist = [start] + records
-    init_ids = head.get('init_prompt_ids', [])
-    first = W.HTML(f'<div><b>step 0</b>: the initial prompt, before any step (position {cfg.get("frozen_prefix", 0)} is optimized first)</div>'
-                   + prompt_html(token_pieces(tok, init_ids), position=cfg.get('frozen_prefix', 0),
-                                 text=cfg.get('init_prompt', ''), label='prompt')
-                   + f'<div>objective {_fmt(start["objective"])} = answer CE {_fmt(start["ce"])} + λ·fluency {_fmt(start["lam_fluency"])}</div>')
-    panels = [W.VBox([first, W.Image(value=loss_png(hist[:1], n, hist, dpi), format='png')])]
-    for k, rec in enumerate(records, 1):
-        panels.append(W.VBox([W.HTML(step_html(rec, tok, cfg.get('lam'))),
-                              W.HBox([W.Image(value=gradient_png(rec, dpi), format='png'), W.HTML(candidates_html(rec))]),
-                              W.Image(value=loss_png(hist[:k + 1], n, hist, dpi), format='png')]))
-    return panels
+    hist = [start_record(head.get('init_objective', float('nan')), head.get('init_parts', {}))] + records
+    lam = head.get('config', {}).get('lam')
+    return [_start_panel(head, hist, tok, dpi)] + [_step_panel(hist, k, tok, lam, dpi) for k in range(1, len(hist))]
 
 # %% ../nbs/12_widgets.ipynb #d99e806c
+def _run_title(head:dict, n:int) -> str:
+    "The task, the model, the number of steps and the knobs of the run, in one line."
+    cfg = head.get('config', {})
+    return (f'<b>{_esc(str(head.get("task", "?")))}</b>, model {_esc(str(head.get("model", "?")))}: {n} steps '
+            f'(n_train {cfg.get("n_train")}, max_new_tokens {cfg.get("max_new_tokens")}, k {cfg.get("k")}, q {cfg.get("q")}, '
+            f'μ {cfg.get("mu")}, λ {cfg.get("lam")})')
+
+# %% ../nbs/12_widgets.ipynb #2671617c
 class RunViewer(_Shown):
     "Replay a run log with no model: a slider over the steps, `jslink`ed to a `Stack` of prerendered panels."
     def __init__(self,
@@ -242,27 +309,27 @@ class RunViewer(_Shown):
         self.head, recs = read_log(log_path)
         self.records = [r for r in recs if r.get('type', 'step') == 'step' and 'position' in r]
         self.tok = log_tokenizer(self.head) if tok is None else tok or None
-        cfg, n = self.head.get('config', {}), len(self.records)
+        n = len(self.records)
         self.stack = W.Stack(_run_panels(self.head, self.records, self.tok, dpi), selected_index=min(1, n))
         self.slider = W.IntSlider(value=min(1, n), min=0, max=n, description='step', continuous_update=True)
         self.link = W.jslink((self.slider, 'value'), (self.stack, 'selected_index'))  # in the browser: works with no kernel
         self.slider.observe(lambda ch: setattr(self.stack, 'selected_index', ch.new), 'value')  # in the kernel (and tests)
         self._extra = [self.link]
-        title = (f'<b>{_esc(str(self.head.get("task", "?")))}</b>, model {_esc(str(self.head.get("model", "?")))}: {n} steps '
-                 f'(n_train {cfg.get("n_train")}, max_new_tokens {cfg.get("max_new_tokens")}, k {cfg.get("k")}, q {cfg.get("q")}, '
-                 f'μ {cfg.get("mu")}, λ {cfg.get("lam")})')
-        self.ui = W.VBox([W.HTML(title), self.slider, self.stack])
+        self.ui = W.VBox([W.HTML(_run_title(self.head, n)), self.slider, self.stack])
 
-    def show(self, step:int):
-        "Move the slider to `step` (0: the initial prompt)."
-        self.slider.value = step
-        return self
+# %% ../nbs/12_widgets.ipynb #fdb240e3
+@patch
+def show(self:RunViewer, step:int):
+    "Move the slider to `step` (0: the initial prompt)."
+    self.slider.value = step
+    return self
 
 # %% ../nbs/12_widgets.ipynb #92ad64f6
 def _devices() -> list[str]:
     mps = getattr(torch.backends, 'mps', None)
     return ['cpu'] + (['cuda'] if torch.cuda.is_available() else []) + (['mps'] if mps is not None and mps.is_available() else [])
 
+# %% ../nbs/12_widgets.ipynb #50f86062
 def stage_track(done:int, running:bool=True, note:str='') -> str:
     "The stages of a step as a track: the first `done` finished, the next one running (or waiting, when paused)."
     def one(j, s):
@@ -271,6 +338,11 @@ def stage_track(done:int, running:bool=True, note:str='') -> str:
         if j == done: return f'<b style="opacity:.75">⏸ {s}</b>'
         return f'<span style="opacity:.55">{s}</span>'
     return ' · '.join(one(j, s) for j, s in enumerate(STAGES)) + (f' &nbsp; {note}' if note else '')
+
+# %% ../nbs/12_widgets.ipynb #1e4a2940
+def _image(w, png:bytes|None):
+    "Show `png` in the image widget `w`, or hide `w` when there is no plot yet."
+    w.value, w.layout.display = (png or b''), ('' if png else 'none')
 
 # %% ../nbs/12_widgets.ipynb #e23e8d43
 class OptimizerStepper(_Shown):
@@ -284,8 +356,7 @@ class OptimizerStepper(_Shown):
                  dpi:int=72, # of the plots
                  ):
         self.task = load_task(task) if isinstance(task, str) else task
-        self.cfg, self.dpi, self.model_name = cfg or GreaterConfig(), dpi, model_name
-        self.example = example
+        self.cfg, self.dpi, self.model_name, self.example = cfg or GreaterConfig(), dpi, model_name, example
         self.row = train_examples(self.task, self.cfg)[example]
         self.busy, self.error, self.traceback, self._thread, self._gen, self._syncing = False, None, '', None, None, False
         self._pause = threading.Event()
@@ -293,17 +364,18 @@ class OptimizerStepper(_Shown):
         self._setup(model, tok)  # the initial prompt, scored
         self._controls()  # which buttons can be pressed
 
-    @property
-    def finished(self) -> bool: return self.state.step >= self.cfg.steps or bool(self.state.stopped)
+    _image = staticmethod(_image)  # a plot, or its widget hidden
 
-    @staticmethod
-    def _image(w, png:bytes|None):
-        w.value, w.layout.display = (png or b''), ('' if png else 'none')
+# %% ../nbs/12_widgets.ipynb #f54e70a2
+@patch(as_prop=True)
+def finished(self:OptimizerStepper) -> bool:
+    "Is the run over: the configuration's `steps` done, or stopped early?"
+    return self.state.step >= self.cfg.steps or bool(self.state.stopped)
 
 # %% ../nbs/12_widgets.ipynb #1d00707d
 @patch
-def _build_ui(self:OptimizerStepper, model, models:list[str]):
-    "The buttons, the pickers (showing `model`'s device and dtype), the status line and the panels, wired up."
+def _make_buttons(self:OptimizerStepper):
+    "Step, Run N with its N, Pause and Reset."
     button = lambda d, icon, tip: W.Button(description=d, icon=icon, tooltip=tip, layout=W.Layout(width='auto'))
     self.step_button = button('Step', 'step-forward', 'one optimizer step')
     self.run_button = button('Run N', 'forward', 'N steps; Pause stops at the next stage boundary')
@@ -311,23 +383,19 @@ def _build_ui(self:OptimizerStepper, model, models:list[str]):
                                   style={'description_width': 'initial'})
     self.pause_button = button('Pause', 'pause', 'stop at the next stage boundary')
     self.reset_button = button('Reset', 'undo', 'back to the initial prompt')
+
+# %% ../nbs/12_widgets.ipynb #b6381235
+@patch
+def _make_pickers(self:OptimizerStepper, model, models:list[str]):
+    "The model, device and dtype pickers, showing `model`'s device and dtype."
     pick = lambda d, opts, v: W.Dropdown(options=opts, value=v, description=d, style={'description_width': 'initial'},
                                         layout=W.Layout(width='auto'))
     dt = str(model.dtype).removeprefix('torch.')
     self.model_picker = pick('model', list(dict.fromkeys([self.model_name, *models])), self.model_name)
     self.device_picker = pick('device', list(dict.fromkeys(_devices() + [model.device.type])), model.device.type)
     self.dtype_picker = pick('dtype', list(dict.fromkeys(['float32', 'bfloat16', 'float16', dt])), dt)
-    self.status, self.prompt_panel, self.table_panel, self.example_panel = W.HTML(), W.HTML(), W.HTML(), W.HTML()
-    self.gradient_image, self.loss_image = W.Image(format='png'), W.Image(format='png')
-    self.step_button.on_click(lambda _: self._start(self._steps, 1))
-    self.run_button.on_click(lambda _: self._start(self._steps, self.n_box.value))
-    self.pause_button.on_click(lambda _: self._pause.set())
-    self.reset_button.on_click(lambda _: self.reset())
-    for p in (self.model_picker, self.device_picker, self.dtype_picker): p.observe(self._picked, 'value')
-    self.ui = W.VBox([W.HBox([self.step_button, self.run_button, self.n_box, self.pause_button, self.reset_button]),
-                      W.HBox([self.model_picker, self.device_picker, self.dtype_picker]), self.status, self.prompt_panel,
-                      W.HBox([self.gradient_image, self.table_panel]), self.loss_image, self.example_panel])
 
+# %% ../nbs/12_widgets.ipynb #36b61fc7
 @patch
 def _say(self:OptimizerStepper, text:str): self.status.value = f'<div style="min-height:1.5em">{text}</div>'
 
@@ -336,31 +404,83 @@ def _picked(self:OptimizerStepper, change):
     if self._syncing: return
     if not self._start(self._reload, self.model_picker.value, self.device_picker.value, self.dtype_picker.value): self._sync_pickers()
 
+# %% ../nbs/12_widgets.ipynb #0e1b0d8c
+@patch
+def _wire(self:OptimizerStepper):
+    "Each button starts its method (in the worker thread); a change of picker reloads the model."
+    self.step_button.on_click(lambda _: self._start(self._steps, 1))
+    self.run_button.on_click(lambda _: self._start(self._steps, self.n_box.value))
+    self.pause_button.on_click(lambda _: self._pause.set())
+    self.reset_button.on_click(lambda _: self.reset())
+    for p in (self.model_picker, self.device_picker, self.dtype_picker): p.observe(self._picked, 'value')
+
+# %% ../nbs/12_widgets.ipynb #82875806
+@patch
+def _build_ui(self:OptimizerStepper, model, models:list[str]):
+    "The buttons, the pickers (showing `model`'s device and dtype), the status line and the panels, wired up."
+    self._make_buttons()
+    self._make_pickers(model, models)
+    self.status, self.prompt_panel, self.table_panel, self.example_panel = W.HTML(), W.HTML(), W.HTML(), W.HTML()
+    self.gradient_image, self.loss_image = W.Image(format='png'), W.Image(format='png')
+    self._wire()
+    self.ui = W.VBox([W.HBox([self.step_button, self.run_button, self.n_box, self.pause_button, self.reset_button]),
+                      W.HBox([self.model_picker, self.device_picker, self.dtype_picker]), self.status, self.prompt_panel,
+                      W.HBox([self.gradient_image, self.table_panel]), self.loss_image, self.example_panel])
+
 # %% ../nbs/12_widgets.ipynb #388554e7
+_PRE = '<pre style="white-space:pre-wrap;font-family:{};font-size:{};margin:0;background:none;border:none;padding:0">{}</pre>'.format
+
+@patch
+def _chain_html(self:OptimizerStepper, label:str, prompt:list[int], reasoning:list[int], answer:list[int]) -> str:
+    "Under one prompt: the reasoning, and the answer the extractor read from it (a green edge when right, red when wrong)."
+    text = self.tok.decode(answer, skip_special_tokens=True)
+    pred = self.task.parse(text)
+    ok = self.task.score(pred, self.row.answer)
+    return (f'<div style="margin:4px 0;padding:4px;border-left:3px solid {"#3a9a2f" if ok else "#c0392b"}">'
+            f'<div style="opacity:.75">{label}: <code>{_esc(self.tok.decode(prompt))}</code></div>'
+            + _PRE('monospace', '90%', html.escape(self.tok.decode(reasoning, skip_special_tokens=True))) +
+            f'<div>answer after the extractor: <code>{_esc(text)}</code> → <code>{_esc(str(pred))}</code> {"✓" if ok else "✗"}</div></div>')
+
+# %% ../nbs/12_widgets.ipynb #55117c35
 @patch
 def _example_html(self:OptimizerStepper, rows:list[tuple[list[int], list[int], str]]) -> str:
     "One training question's reasoning and extracted answer under each prompt: `rollout`, with the step's chains as drafts."
     ro = rollout(self.model, self.tok, self.task, [self.row] * len(rows), [p for p, _, _ in rows], self.cfg.max_new_tokens,
                  self.cfg.answer_tokens, layout=self.layout, ce_temperature=self.cfg.ce_temperature, drafts=[d for _, d, _ in rows])
-    pre = '<pre style="white-space:pre-wrap;font-family:{};font-size:{};margin:0;background:none;border:none;padding:0">{}</pre>'.format
     out = (f'<div><b>training question {self.example}</b> (gold answer: <code>{_esc(str(self.row.answer))}</code>)</div>'
-           + pre('inherit', '100%', html.escape(self.row.question)))
-    for (p, _, label), r, a in zip(rows, ro.reasoning, ro.answer_ids):
-        text = self.tok.decode(a, skip_special_tokens=True)
-        pred = self.task.parse(text)
-        ok = self.task.score(pred, self.row.answer)
-        out += (f'<div style="margin:4px 0;padding:4px;border-left:3px solid {"#3a9a2f" if ok else "#c0392b"}">'
-                f'<div style="opacity:.75">{label}: <code>{_esc(self.tok.decode(p))}</code></div>'
-                + pre('monospace', '90%', html.escape(self.tok.decode(r, skip_special_tokens=True))) +
-                f'<div>answer after the extractor: <code>{_esc(text)}</code> → <code>{_esc(str(pred))}</code> {"✓" if ok else "✗"}</div></div>')
-    return out
+           + _PRE('inherit', '100%', html.escape(self.row.question)))
+    return out + ''.join(self._chain_html(label, p, r, a) for (p, _, label), r, a in zip(rows, ro.reasoning, ro.answer_ids))
 
+# %% ../nbs/12_widgets.ipynb #77a457d8
 @patch
 def _draw_loss(self:OptimizerStepper):
     start = start_record(self._start_state['init_objective'], self._start_state['init_parts'])
     self._image(self.loss_image, loss_png([start] + self.history, dpi=self.dpi))
 
 # %% ../nbs/12_widgets.ipynb #4cc1c8bc
+@patch
+def _drop_step(self:OptimizerStepper):
+    if self._gen is not None: self._gen.close()
+    self._gen, self._next = None, 0
+
+@patch
+def _controls(self:OptimizerStepper):
+    for w in (self.step_button, self.run_button): w.disabled = self.busy or self.finished
+    for w in (self.reset_button, self.model_picker, self.device_picker, self.dtype_picker): w.disabled = self.busy
+    self.pause_button.disabled = not self.busy
+
+# %% ../nbs/12_widgets.ipynb #c34dcea5
+@patch
+def _reset(self:OptimizerStepper):
+    self._drop_step()
+    self.state, self.history = State(**copy.deepcopy(self._start_state)), []
+    self.prompt_panel.value = prompt_html(token_pieces(self.tok, self.state.prompt), self.state.position, label='prompt')
+    self.table_panel.value, self.example_panel.value = '', self._first_example
+    self._image(self.gradient_image, None)
+    self._draw_loss()
+    self._say('ready: the initial prompt, no steps yet')
+
+# %% ../nbs/12_widgets.ipynb #833ba6f3
 @patch
 def _setup(self:OptimizerStepper, model, tok):
     "A fresh run on `model`: the initial prompt scored, no steps."
@@ -373,33 +493,24 @@ def _setup(self:OptimizerStepper, model, tok):
     self._first_example = self._example_html([(self.state.prompt, self.state.current['reasoning'][self.example], 'initial prompt')])
     self._reset()
 
+# %% ../nbs/12_widgets.ipynb #05c458ed
 @patch
 def reset(self:OptimizerStepper):
     "Back to the initial prompt and no steps (a step paused half-way is dropped); not while a step runs."
     if not self.busy: self._reset()
 
-@patch
-def _reset(self:OptimizerStepper):
-    self._drop_step()
-    self.state, self.history = State(**copy.deepcopy(self._start_state)), []
-    self.prompt_panel.value = prompt_html(token_pieces(self.tok, self.state.prompt), self.state.position, label='prompt')
-    self.table_panel.value, self.example_panel.value = '', self._first_example
-    self._image(self.gradient_image, None)
-    self._draw_loss()
-    self._say('ready: the initial prompt, no steps yet')
-
-@patch
-def _drop_step(self:OptimizerStepper):
-    if self._gen is not None: self._gen.close()
-    self._gen, self._next = None, 0
-
-@patch
-def _controls(self:OptimizerStepper):
-    for w in (self.step_button, self.run_button): w.disabled = self.busy or self.finished
-    for w in (self.reset_button, self.model_picker, self.device_picker, self.dtype_picker): w.disabled = self.busy
-    self.pause_button.disabled = not self.busy
-
 # %% ../nbs/12_widgets.ipynb #a2ec2cad
+@patch
+def _work(self:OptimizerStepper, job, *args):
+    try: job(*args)
+    except Exception as e:
+        self.error, self.traceback = e, traceback.format_exc()
+        self._say(f'<span style="color:#c0392b">{type(e).__name__}: {_esc(str(e))}</span>')
+    finally:
+        self.busy = False
+        self._controls()
+
+# %% ../nbs/12_widgets.ipynb #99a49adb
 @patch
 def _start(self:OptimizerStepper, job, *args) -> bool:
     "Run `job(*args)` in a worker thread, so the notebook stays responsive; False if one is running."
@@ -411,16 +522,7 @@ def _start(self:OptimizerStepper, job, *args) -> bool:
     self._thread.start()
     return True
 
-@patch
-def _work(self:OptimizerStepper, job, *args):
-    try: job(*args)
-    except Exception as e:
-        self.error, self.traceback = e, traceback.format_exc()
-        self._say(f'<span style="color:#c0392b">{type(e).__name__}: {_esc(str(e))}</span>')
-    finally:
-        self.busy = False
-        self._controls()
-
+# %% ../nbs/12_widgets.ipynb #d0091541
 @patch
 def wait(self:OptimizerStepper, timeout:float|None=None):
     "Wait for the worker (a step, a run, a model reload) to stop; raise what it raised."
@@ -432,50 +534,63 @@ def wait(self:OptimizerStepper, timeout:float|None=None):
 
 # %% ../nbs/12_widgets.ipynb #0f928a67
 @patch
+def _show_proposal(self:OptimizerStepper, info:dict):
+    "The candidates, as soon as they are proposed."
+    self._partial.update(info)
+    self.table_panel.value = (f'<b>{len(info["candidates"])} candidates</b>: '
+                              + ' '.join(f'<code>{_esc(t)}</code>' for t in info['candidate_text']))
+
+@patch
+def _show_gradient(self:OptimizerStepper, info:dict):
+    "Their gradient, and the table of the top-μ before they are scored."
+    self._partial.update(neg_grad=info['neg_grad'], selected=info['selected'])
+    self._image(self.gradient_image, gradient_png(self._partial, self.dpi))
+    self.table_panel.value = candidates_html(self._partial)
+
+# %% ../nbs/12_widgets.ipynb #ac0205d5
+@patch
+def _show_scores(self:OptimizerStepper, info:dict):
+    "The top-μ's scores: the loss and its two parts, and the training error."
+    sc, ps = info['scores'], info['parts']
+    self._partial.update(selected_loss=[s.loss for s in sc], selected_ce=[p['ce'] for p in ps],
+                         selected_lam_fluency=[p['lam_fluency'] for p in ps], selected_error=[p['error_rate'] for p in ps])
+    self.table_panel.value = candidates_html(self._partial)
+
+# %% ../nbs/12_widgets.ipynb #1e5a1d0b
+@patch
+def _show_done(self:OptimizerStepper, rec:dict):
+    "The whole step record, the loss so far, and the example under the prompt before and after the step."
+    self.history.append(rec)
+    self.prompt_panel.value = step_html(rec, self.tok, self.cfg.lam)
+    self._image(self.gradient_image, gradient_png(rec, self.dpi))
+    self.table_panel.value = candidates_html(rec)
+    self._draw_loss()
+    self._say(stage_track(len(STAGES) - 1, True, f'step {rec["step"]}: the example under both prompts'))
+    self.example_panel.value = self._example_html([(rec['prompt_before_ids'], self._partial['before'], 'before the step'),
+                                                   (rec['prompt_ids'], self.state.current['reasoning'][self.example], 'after the step')])
+
+# %% ../nbs/12_widgets.ipynb #7dbdac35
+@patch
 def _show(self:OptimizerStepper, stage:str, info:dict):
     "Draw what `stage` produced."
-    part = self._partial
-    if stage == 'reasoning': part['before'] = info['current'].reasoning[self.example]
-    elif stage == 'proposal':
-        part.update(info)
-        self.table_panel.value = (f'<b>{len(info["candidates"])} candidates</b>: '
-                                  + ' '.join(f'<code>{_esc(t)}</code>' for t in info['candidate_text']))
-    elif stage == 'gradient':
-        part.update(neg_grad=info['neg_grad'], selected=info['selected'])
-        self._image(self.gradient_image, gradient_png(part, self.dpi))
-        self.table_panel.value = candidates_html(part)
-    elif stage == 'candidates':
-        sc, ps = info['scores'], info['parts']
-        part.update(selected_loss=[s.loss for s in sc], selected_ce=[p['ce'] for p in ps],
-                    selected_lam_fluency=[p['lam_fluency'] for p in ps], selected_error=[p['error_rate'] for p in ps])
-        self.table_panel.value = candidates_html(part)
-    elif stage == 'done':
-        rec = info
-        self.history.append(rec)
-        self.prompt_panel.value = step_html(rec, self.tok, self.cfg.lam)
-        self._image(self.gradient_image, gradient_png(rec, self.dpi))
-        self.table_panel.value = candidates_html(rec)
-        self._draw_loss()
-        self._say(stage_track(len(STAGES) - 1, True, f'step {rec["step"]}: the example under both prompts'))
-        self.example_panel.value = self._example_html([(rec['prompt_before_ids'], part['before'], 'before the step'),
-                                                       (rec['prompt_ids'], self.state.current['reasoning'][self.example], 'after the step')])
+    if stage == 'reasoning': self._partial['before'] = info['current'].reasoning[self.example]
+    elif stage == 'proposal': self._show_proposal(info)
+    elif stage == 'gradient': self._show_gradient(info)
+    elif stage == 'candidates': self._show_scores(info)
+    elif stage == 'done': self._show_done(info)
 
 # %% ../nbs/12_widgets.ipynb #964d4a8d
 @patch
-def _steps(self:OptimizerStepper, n:int):
-    "Up to `n` steps; returns early when paused (between stages) or when the run is finished."
-    for _ in range(n):
-        if self.finished: break
-        if not self._advance(): return
-    self._say(f'run finished: {self.state.stopped or f"{self.cfg.steps} steps"}' if self.finished else
-              f'ready: {self.state.step} step{"" if self.state.step == 1 else "s"} done')
+def _begin_step(self:OptimizerStepper):
+    "A fresh `step_stages` generator for the next step, and the partial record its panels are drawn from."
+    self._gen, self._next = step_stages(self.model, self.tok, self.task, self.cfg, self.state, self.allowed, self.layout), 0
+    self._partial = dict(position=self.state.position, prompt_before_ids=list(self.state.prompt))
 
+# %% ../nbs/12_widgets.ipynb #42c935b8
 @patch
 def _advance(self:OptimizerStepper) -> bool:
     "Run the current step's remaining stages; False if paused at a stage boundary first."
-    if self._gen is None:
-        self._gen, self._next = step_stages(self.model, self.tok, self.task, self.cfg, self.state, self.allowed, self.layout), 0
-        self._partial = dict(position=self.state.position, prompt_before_ids=list(self.state.prompt))
+    if self._gen is None: self._begin_step()
     while True:
         where = f'step {self.state.step + 1}, position {self.state.position}'
         if self._pause.is_set():
@@ -489,7 +604,27 @@ def _advance(self:OptimizerStepper) -> bool:
             self._gen = None
             return True
 
+# %% ../nbs/12_widgets.ipynb #3c3b1df0
+@patch
+def _steps(self:OptimizerStepper, n:int):
+    "Up to `n` steps; returns early when paused (between stages) or when the run is finished."
+    for _ in range(n):
+        if self.finished: break
+        if not self._advance(): return
+    self._say(f'run finished: {self.state.stopped or f"{self.cfg.steps} steps"}' if self.finished else
+              f'ready: {self.state.step} step{"" if self.state.step == 1 else "s"} done')
+
 # %% ../nbs/12_widgets.ipynb #d79bb021
+@patch
+def _sync_pickers(self:OptimizerStepper):
+    "The pickers show the loaded model again."
+    self._syncing = True
+    try:
+        self.model_picker.value, self.device_picker.value = self.model_name, self.model.device.type
+        self.dtype_picker.value = str(self.model.dtype).removeprefix('torch.')
+    finally: self._syncing = False
+
+# %% ../nbs/12_widgets.ipynb #9c8dfc88
 @patch
 def _reload(self:OptimizerStepper, name:str, device:str, dtype:str):
     "Load the picked model (`load_model`) and start over."
@@ -500,12 +635,3 @@ def _reload(self:OptimizerStepper, name:str, device:str, dtype:str):
         raise
     self.model_name = name
     self._setup(model, tok)
-
-@patch
-def _sync_pickers(self:OptimizerStepper):
-    "The pickers show the loaded model again."
-    self._syncing = True
-    try:
-        self.model_picker.value, self.device_picker.value = self.model_name, self.model.device.type
-        self.dtype_picker.value = str(self.model.dtype).removeprefix('torch.')
-    finally: self._syncing = False
