@@ -40,14 +40,14 @@ def _check_cuda(device:str, d:torch.device):
     if d.index is not None and d.index >= n:
         raise ValueError(f"device {device!r} does not exist: this machine has {n} CUDA device(s), cuda:0 to cuda:{n - 1}")
 
-# %% ../nbs/01_models.ipynb #0bdfe8ea
+# %% ../nbs/01_models.ipynb #27c199b5
 def _check_backend(device:str, d:torch.device):
     "A one-line `ValueError` unless the backend of the (non-CUDA, non-CPU) device `d` is available here."
     backend = getattr(torch.backends, 'mps', None) if d.type == 'mps' else getattr(torch, d.type, None)
     if not (hasattr(backend, 'is_available') and backend.is_available()):
         raise ValueError(f"device {device!r} is not available on this machine; use 'cpu' or 'auto'")
 
-# %% ../nbs/01_models.ipynb #ce029977
+# %% ../nbs/01_models.ipynb #cf2167ed
 def check_device(device:str='auto') -> str:
     "`device` as a torch device string ('auto' resolved), or a one-line `ValueError` when this machine does not have it."
     if device == 'auto': return default_device()
@@ -70,7 +70,7 @@ def cpu_has_bf16() -> bool:
     except OSError: return False  # not Linux: be conservative
     return bool(re.search(r'\b(avx512_bf16|amx_bf16)\b', flags))
 
-# %% ../nbs/01_models.ipynb #ef7933e3
+# %% ../nbs/01_models.ipynb #b7445c07
 _DTYPES = {'float32': torch.float32, 'fp32': torch.float32, 'float': torch.float32,
            'bfloat16': torch.bfloat16, 'bf16': torch.bfloat16,
            'float16': torch.float16, 'fp16': torch.float16, 'half': torch.float16,
@@ -82,7 +82,7 @@ def _auto_dtype(dev:str) -> torch.dtype:
     if dev == 'cpu': return torch.bfloat16 if cpu_has_bf16() else torch.float32
     return torch.float32
 
-# %% ../nbs/01_models.ipynb #4801419a
+# %% ../nbs/01_models.ipynb #683ea0b2
 def _check_dtype_on(dtype:torch.dtype, dev:str):
     "A one-line `ValueError` for a dtype the device type `dev` cannot run."
     if dev == 'cpu' and dtype == torch.float16:
@@ -92,7 +92,7 @@ def _check_dtype_on(dtype:torch.dtype, dev:str):
     if dev == 'mps' and dtype == torch.float64:
         raise ValueError("MPS has no float64: use dtype='float32'")
 
-# %% ../nbs/01_models.ipynb #1f9c54a3
+# %% ../nbs/01_models.ipynb #c94c81bd
 def resolve_dtype(
     dtype:str|torch.dtype='auto', # 'auto', a name such as 'bf16'/'float32', or a `torch.dtype`
     device:str='cpu', # the device the model will run on
@@ -115,7 +115,7 @@ def _offline_var() -> str|None:
     on = ('1', 'ON', 'YES', 'TRUE')
     return next((v for v in ('HF_HUB_OFFLINE', 'TRANSFORMERS_OFFLINE') if os.environ.get(v, '').strip().upper() in on), None)
 
-# %% ../nbs/01_models.ipynb #135b9ef7
+# %% ../nbs/01_models.ipynb #d22eae34
 def _can_connect(host:str, port:int, timeout:float) -> bool:
     "Can a TCP connection to `host:port` be opened within `timeout` seconds? (In a thread: a name lookup cannot hang us.)"
     import socket, threading
@@ -126,7 +126,7 @@ def _can_connect(host:str, port:int, timeout:float) -> bool:
     t = threading.Thread(target=probe, daemon=True); t.start(); t.join(timeout)
     return bool(ok)
 
-# %% ../nbs/01_models.ipynb #1745d563
+# %% ../nbs/01_models.ipynb #e1490f39
 def hub_reachable(timeout:float=3.) -> bool:
     "Can a TCP connection to the Hub's host be opened within `timeout` seconds (name lookup included)? True behind a proxy."
     from urllib.parse import urlparse
@@ -135,7 +135,7 @@ def hub_reachable(timeout:float=3.) -> bool:
     u = urlparse(constants.ENDPOINT)
     return _can_connect(u.hostname, u.port or (443 if u.scheme == 'https' else 80), timeout)
 
-# %% ../nbs/01_models.ipynb #960d734e
+# %% ../nbs/01_models.ipynb #55e90a5b
 def _check_hub_id(name:str):
     "A one-line `ValueError` unless `name` is a valid Hub id that is in the cache or can be downloaded now."
     from huggingface_hub import constants, try_to_load_from_cache
@@ -147,7 +147,7 @@ def _check_hub_id(name:str):
     if var := _offline_var(): raise ValueError(f"{where}, and {var} is set: it cannot be downloaded")
     if not hub_reachable(): raise ValueError(f"{where}, and the Hub ({constants.ENDPOINT}) cannot be reached: no network")
 
-# %% ../nbs/01_models.ipynb #1624aea3
+# %% ../nbs/01_models.ipynb #ff02a845
 def check_model_source(name_or_path:str|None) -> None:
     "Raise a one-line `ValueError` unless the model can be loaded from here: an existing local path, or a Hub id that is cached or downloadable now."
     if name_or_path is None: embedded_gguf(); return
@@ -167,7 +167,7 @@ def _resolve_source(name_or_path:str|None):
     if p.suffix == '.gguf': return convert_gguf(p), None
     return (p if p.exists() else name), None
 
-# %% ../nbs/01_models.ipynb #7e2d9807
+# %% ../nbs/01_models.ipynb #17103a9a
 @contextlib.contextmanager
 def _no_load_bar():
     "Transformers' `Loading weights` progress bar off while the body runs (its tqdm hook, put back after); the Hub's download bars stay."
@@ -177,7 +177,7 @@ def _no_load_bar():
     try: yield
     finally: hf_logging.set_tqdm_hook(prev)
 
-# %% ../nbs/01_models.ipynb #5c888129
+# %% ../nbs/01_models.ipynb #b6b83315
 def _from_pretrained(src, dt:torch.dtype, device_map, name_or_path):
     "Tokenizer and model from `src`, without the per-tensor bar; a loading error is one line that names the model."
     try:
@@ -196,7 +196,7 @@ def _prepare(model, tok, device:str, device_map):
     if tok.pad_token is None: tok.pad_token = tok.eos_token
     tok.padding_side = 'left'
 
-# %% ../nbs/01_models.ipynb #f7bf4d11
+# %% ../nbs/01_models.ipynb #6ae2ccec
 def load_model(
     name_or_path:str|None=None, # None: the embedded SmolLM2-135M-Instruct; else a Hub id, a local folder or a .gguf file
     device:str='auto', # 'auto' (cuda > mps > cpu), or any torch device string
@@ -223,7 +223,7 @@ class ChatLayout:
     @property
     def has_template(self) -> bool: return bool(getattr(self.tok, 'chat_template', None))
 
-# %% ../nbs/01_models.ipynb #294cd9a6
+# %% ../nbs/01_models.ipynb #be7df8ab
 @patch
 def texts(self:ChatLayout, question:str, with_prompt:bool=True) -> tuple[str, str]:
     "`(prefix, suffix)` text for `question`; the prompt goes between them."
@@ -234,7 +234,7 @@ def texts(self:ChatLayout, question:str, with_prompt:bool=True) -> tuple[str, st
     pre, suf = full.split(_SENTINEL)
     return pre, suf
 
-# %% ../nbs/01_models.ipynb #b769d1fe
+# %% ../nbs/01_models.ipynb #9eac46a3
 @patch
 def encode(self:ChatLayout, question:str, prompt_ids:list[int]) -> tuple[list[int], int]:
     "Token ids of `prefix + prompt + suffix`, and the index where the prompt starts."
@@ -255,7 +255,7 @@ def pad(seqs:list[list[int]], pad_id:int, device=None, left:bool=True) -> tuple[
         ids[i, cols] = torch.tensor(s, dtype=torch.long); mask[i, cols] = 1
     return ids.to(device), mask.to(device)
 
-# %% ../nbs/01_models.ipynb #ff81dac9
+# %% ../nbs/01_models.ipynb #9b98f8de
 def pad_left(seqs, pad_id, device=None): return pad(seqs, pad_id, device, left=True)
 def right_pad(seqs, pad_id, device=None): return pad(seqs, pad_id, device, left=False)
 
