@@ -117,6 +117,14 @@ def _union(sets:list[set[int]], q:int, n_sets:int, rng:random.Random) -> set[int
     for _ in range(n_sets): union |= set.intersection(*(sets[j] for j in rng.sample(range(n), min(q, n))))
     return union
 
+# %% ../nbs/03_propose.ipynb #2fcc799a
+def _grown_union(logprobs:torch.Tensor, k:int, q:int, n_sets:int, allowed:torch.Tensor, rng:random.Random, min_size:int, n_tokens:int) -> set[int]:
+    "The union of intersections of top-`k` sets, `k` widened by 2 until it has `min_size` tokens (or `k` covers all `n_tokens`)."
+    while True:
+        union = _union(topk_sets(logprobs, k, allowed), q, n_sets, rng)
+        if len(union) >= min_size or k >= n_tokens: return union
+        k += 2
+
 # %% ../nbs/03_propose.ipynb #6027789e
 def union_of_intersections(
     logprobs:torch.Tensor, # [n, vocab] next-token log-probs for n training questions
@@ -130,10 +138,7 @@ def union_of_intersections(
 ) -> list[int]:
     "The reference code's candidate set (`greater_opt.py:298-326`), plus the current token."
     order = rank_by_sum(logprobs, allowed)
-    while True:
-        union = _union(topk_sets(logprobs, k, allowed), q, n_sets, rng)
-        if len(union) >= min_size or k >= len(order): break
-        k += 2
+    union = _grown_union(logprobs, k, q, n_sets, allowed, rng, min_size, len(order))
     cands = [t for t in order if t in union]
     if current not in cands: cands.append(current)
     return cands
