@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from fastcore.basics import patch
+
 # %% auto #0
 __all__ = ['DATA_DIR', 'BBH_TASKS', 'PAPER_BBH_TASKS', 'TOY_TASKS', 'TASKS', 'FORMATS', 'SPLITS', 'check_data_dir', 'Example',
            'canonical_answer', 'option_letters', 'infer_format', 'make_extractor', 'parse_answer', 'score_answer',
@@ -26,6 +28,7 @@ def _repo_root() -> Path:
     "The repository root in a git checkout: the parent of `greater_nb/` (in an installed wheel, `site-packages`)."
     return _package_dir().parent
 
+# %% ../nbs/00_data.ipynb #182ea70f
 def _data_dir() -> Path:
     "`$GREATER_NB_DATA` if set; else the data inside the installed package (a wheel), else `data_samples/` of the checkout."
     if os.environ.get('GREATER_NB_DATA'): return Path(os.environ['GREATER_NB_DATA'])
@@ -38,20 +41,23 @@ DATA_DIR = _data_dir()
 # %% ../nbs/00_data.ipynb #a65af289
 _REPO_URL = 'https://github.com/greater-nb/greater_nb'
 
+def _missing_data(d:Path) -> str:
+    "The one line for a data folder `d` that does not exist: how to get it back, where we know how."
+    env = os.environ.get('GREATER_NB_DATA')
+    if env and Path(env) == d: return f"GREATER_NB_DATA={env} is not a folder: point it at a copy of the repository's data_samples/, or unset it"
+    if d == _repo_root()/'data_samples': return f"the task data is missing: {d} does not exist; restore it with `git checkout -- data_samples`"
+    if d == _package_dir()/'data_samples':
+        return (f"the task data is missing: {d} does not exist; reinstall greater_nb with "
+                f"`pip install --force-reinstall --no-deps \"greater_nb @ git+{_REPO_URL}\"`")
+    return f"task data folder {d} does not exist"
+
+# %% ../nbs/00_data.ipynb #de6b650b
 def check_data_dir(d:Path|str|None=None, # a folder holding bbh/, gsm8k/, folio/ and toy/ (default `DATA_DIR`)
                   ) -> Path:
     "`d` as a `Path` if it is a folder; else a one-line `ValueError` that names the command that restores it."
     d = Path(d) if d is not None else DATA_DIR
     if d.is_dir(): return d
-    env = os.environ.get('GREATER_NB_DATA')
-    if env and Path(env) == d:
-        raise ValueError(f"GREATER_NB_DATA={env} is not a folder: point it at a copy of the repository's data_samples/, or unset it")
-    if d == _repo_root()/'data_samples':
-        raise ValueError(f"the task data is missing: {d} does not exist; restore it with `git checkout -- data_samples`")
-    if d == _package_dir()/'data_samples':
-        raise ValueError(f"the task data is missing: {d} does not exist; reinstall greater_nb with "
-                         f"`pip install --force-reinstall --no-deps \"greater_nb @ git+{_REPO_URL}\"`")
-    raise ValueError(f"task data folder {d} does not exist")
+    raise ValueError(_missing_data(d))
 
 # %% ../nbs/00_data.ipynb #31108037
 BBH_TASKS = sorted('''boolean_expressions causal_judgement date_understanding disambiguation_qa dyck_languages
@@ -61,6 +67,7 @@ penguins_in_a_table reasoning_about_colored_objects ruin_names salient_translati
 sports_understanding temporal_sequences tracking_shuffled_objects_five_objects
 tracking_shuffled_objects_seven_objects tracking_shuffled_objects_three_objects web_of_lies word_sorting'''.split())
 
+# %% ../nbs/00_data.ipynb #b000e17e
 PAPER_BBH_TASKS = sorted('''boolean_expressions causal_judgement date_understanding disambiguation_qa formal_fallacies
 geometric_shapes hyperbaton logical_deduction_five_objects movie_recommendation multistep_arithmetic_two navigate
 object_counting penguins_in_a_table reasoning_about_colored_objects ruin_names salient_translation_error_detection
@@ -83,6 +90,7 @@ _BINARY = {'true_false': ['True', 'False'], 'yes_no': ['Yes', 'No'], 'valid_inva
 _LETTER_RE = re.compile(r'^\(([A-Z])\)$')
 _INT_RE = re.compile(r'^-?\d[\d,]*$')
 
+# %% ../nbs/00_data.ipynb #5615bef7
 def canonical_answer(raw:str, # a gold answer as stored: '(A)', 'Yes', '1,234', 'valid', free text
                     ) -> str:
     "Strip the parentheses off a single option letter and the commas off an integer; keep anything else."
@@ -99,14 +107,19 @@ def option_letters(question:str, # a task input that may list `(A) ...` options 
     return set(re.findall(r'^\(([A-Z])\)', opts, re.M)) if sep else set()
 
 # %% ../nbs/00_data.ipynb #ae86e197
+def _binary_format(vals:set[str]) -> tuple[str, list[str]] | None:
+    "The binary format whose labels (in one casing) cover the answers `vals`, with the labels in the data's casing; else None."
+    for fmt, labels in _BINARY.items():
+        if vals <= set(labels): return fmt, labels
+        if vals <= {l.lower() for l in labels}: return fmt, [l.lower() for l in labels]
+    return None
+
+# %% ../nbs/00_data.ipynb #83434cef
 def infer_format(answers:list[str], # every canonical gold answer of the task
                  questions:list[str], # every question of the task (for the `Options:` letters)
                 ) -> tuple[str, list[str] | None]:
     "The task's `(answer_format, choices)`, read from its data."
-    vals = set(answers)
-    for fmt, labels in _BINARY.items():
-        if vals <= set(labels): return fmt, labels
-        if vals <= {l.lower() for l in labels}: return fmt, [l.lower() for l in labels]
+    if binary := _binary_format(set(answers)): return binary
     letters = [a for a in answers if re.fullmatch('[A-Z]', a)]
     if len(letters) > len(answers) / 2:
         offered = set().union(*map(option_letters, questions))
@@ -141,6 +154,31 @@ def _num_str(d:Decimal) -> str:
     "A canonical string for a number: `12`, `-3`, `2.5` (no exponent, no trailing zeros)."
     return str(int(d)) if d == d.to_integral_value() else format(d.normalize(), 'f')
 
+# %% ../nbs/00_data.ipynb #ce464503
+def _parse_letter(text:str, choices:list[str] | None) -> str | None:
+    "The option letter at the start of `text`, if it is one of `choices`."
+    m = re.match(r'^[\s$*]*(?:\(([A-Z])\)|([A-Z])(?=$|[\s]*$|\n|[$).,;:]))', text)
+    l = m and (m.group(1) or m.group(2))
+    return l if l and (choices is None or l in choices) else None
+
+# %% ../nbs/00_data.ipynb #f46cb187
+def _parse_label(text:str, answer_format:str, choices:list[str] | None) -> str | None:
+    "The first word of `text` if it is one of the binary labels (any casing), in the task's casing."
+    m = re.match(r'[A-Za-z]+', _LEAD.sub('', text))
+    labels = choices or _BINARY[answer_format]
+    return next((l for l in labels if m and m.group(0).lower() == l.lower()), None)
+
+# %% ../nbs/00_data.ipynb #f8186503
+def _parse_number(text:str) -> str | None:
+    "The number at the start of `text`, in canonical form (`12.0` → `12`), or None."
+    m = re.match(r'[+-]?\d[\d,]*(?:\.\d+)?', _LEAD.sub('', text))
+    return _num_str(_num(m.group(0))) if m else None
+
+def _parse_text(text:str) -> str | None:
+    "Free text up to the next `$` or newline, spaces collapsed; None if there is none."
+    ans = ' '.join(re.split(r'[$\n]', text.lstrip(' $'), maxsplit=1)[0].split())
+    return ans or None
+
 # %% ../nbs/00_data.ipynb #0d1a2b04
 def parse_answer(text:str, # the model's continuation right after the extractor
                  answer_format:str, # one of `FORMATS`
@@ -148,19 +186,10 @@ def parse_answer(text:str, # the model's continuation right after the extractor
                 ) -> str | None:
     "The canonical answer at the start of `text`, or None when there is none."
     if text is None: return None
-    if answer_format == 'letter':
-        m = re.match(r'^[\s$*]*(?:\(([A-Z])\)|([A-Z])(?=$|[\s]*$|\n|[$).,;:]))', text)
-        l = m and (m.group(1) or m.group(2))
-        return l if l and (choices is None or l in choices) else None
-    if answer_format in _BINARY:
-        m = re.match(r'[A-Za-z]+', _LEAD.sub('', text))
-        labels = choices or _BINARY[answer_format]
-        return next((l for l in labels if m and m.group(0).lower() == l.lower()), None)
-    if answer_format == 'number':
-        m = re.match(r'[+-]?\d[\d,]*(?:\.\d+)?', _LEAD.sub('', text))
-        return _num_str(_num(m.group(0))) if m else None
-    ans = ' '.join(re.split(r'[$\n]', text.lstrip(' $'), maxsplit=1)[0].split())
-    return ans or None
+    if answer_format == 'letter': return _parse_letter(text, choices)
+    if answer_format in _BINARY: return _parse_label(text, answer_format, choices)
+    if answer_format == 'number': return _parse_number(text)
+    return _parse_text(text)
 
 # %% ../nbs/00_data.ipynb #0d1a2b06
 def score_answer(pred:str | None, # a parsed answer (or None)
@@ -191,28 +220,35 @@ class Task:
     extractor: str             # appended after the reasoning; ends where the answer starts
     n_rows: int = 0            # rows in the source file(s), to explain an empty split
 
-    def target(self, ex_or_answer:Example | str) -> str:
-        "The continuation the model should produce right after `extractor` (the loss is on its tokens)."
-        return ex_or_answer.answer if isinstance(ex_or_answer, Example) else str(ex_or_answer)
+# %% ../nbs/00_data.ipynb #6919a166
+@patch
+def target(self:Task, ex_or_answer:Example | str) -> str:
+    "The continuation the model should produce right after `extractor` (the loss is on its tokens)."
+    return ex_or_answer.answer if isinstance(ex_or_answer, Example) else str(ex_or_answer)
 
-    def parse(self, text:str) -> str | None:
-        "The canonical answer at the start of the model's continuation, or None."
-        return parse_answer(text, self.answer_format, self.choices)
+@patch
+def parse(self:Task, text:str) -> str | None:
+    "The canonical answer at the start of the model's continuation, or None."
+    return parse_answer(text, self.answer_format, self.choices)
 
-    def score(self, pred:str | None, gold:str) -> bool:
-        "Is the parsed prediction `pred` right for the gold answer `gold`?"
-        return score_answer(pred, gold, self.answer_format)
+@patch
+def score(self:Task, pred:str | None, gold:str) -> bool:
+    "Is the parsed prediction `pred` right for the gold answer `gold`?"
+    return score_answer(pred, gold, self.answer_format)
 
-    def split(self, name:str) -> list[Example]:
-        "The examples of split `name` ('train', 'dev' or 'test'); errors on an unknown or empty split."
-        if name not in SPLITS: raise ValueError(f"unknown split {name!r}; valid splits: {', '.join(SPLITS)}")
-        exs = getattr(self, name)
-        if not exs: raise ValueError(f"task {self.name!r} has an empty {name} split: its source has only "
-                                     f"{self.n_rows} rows and BBH {name} is rows {_BBH_SLICES[name]}")
-        return exs
+# %% ../nbs/00_data.ipynb #330f9240
+_BBH_SLICES = {'train': '[0:50]', 'dev': '[50:150]', 'test': '[150:250]'}
+
+@patch
+def split(self:Task, name:str) -> list[Example]:
+    "The examples of split `name` ('train', 'dev' or 'test'); errors on an unknown or empty split."
+    if name not in SPLITS: raise ValueError(f"unknown split {name!r}; valid splits: {', '.join(SPLITS)}")
+    exs = getattr(self, name)
+    if not exs: raise ValueError(f"task {self.name!r} has an empty {name} split: its source has only "
+                                 f"{self.n_rows} rows and BBH {name} is rows {_BBH_SLICES[name]}")
+    return exs
 
 # %% ../nbs/00_data.ipynb #005f8cf8
-_BBH_SLICES = {'train': '[0:50]', 'dev': '[50:150]', 'test': '[150:250]'}
 _GREATER_FILES = {'gsm8k': ['train.tsv', 'dev.csv', 'test.csv'], 'folio': ['train.csv', 'dev.csv', 'test.csv']}
 
 def _unreadable(path:Path, e:OSError) -> str:
@@ -220,8 +256,9 @@ def _unreadable(path:Path, e:OSError) -> str:
     why = 'a folder, not a file' if path.is_dir() else 'a symbolic-link loop' if e.errno == errno.ELOOP else e.strerror
     return f"{path}: cannot be read ({why})"
 
-def _read_bbh(path:Path) -> list[Example]:
-    "The examples of one BBH json file, in file order."
+# %% ../nbs/00_data.ipynb #2d5e4957
+def _bbh_records(path:Path) -> list:
+    "The 'examples' list of a BBH json file; a one-line `ValueError` naming the file and the problem."
     try: recs = json.loads(path.read_text(encoding='utf-8'))['examples']
     except FileNotFoundError: raise ValueError(f"{path}: file not found") from None
     except UnicodeDecodeError as e: raise ValueError(f"{path}: not UTF-8 ({e.reason})") from None
@@ -229,13 +266,20 @@ def _read_bbh(path:Path) -> list[Example]:
     except OSError as e: raise ValueError(_unreadable(path, e)) from None
     except (KeyError, TypeError): raise ValueError(f"{path}: expected a JSON object with an 'examples' list") from None
     if not isinstance(recs, list): raise ValueError(f"{path}: 'examples' is not a list")
+    return recs
+
+# %% ../nbs/00_data.ipynb #7798a544
+def _read_bbh(path:Path) -> list[Example]:
+    "The examples of one BBH json file, in file order."
+    recs = _bbh_records(path)
     for i, r in enumerate(recs):
         if not (isinstance(r, dict) and isinstance(r.get('input'), str) and isinstance(r.get('target'), str)):
             raise ValueError(f"{path}: example {i} lacks a string 'input' and 'target'")
     return [Example(r['input'], canonical_answer(r['target'])) for r in recs]
 
-def _read_greater(path:Path) -> list[Example]:
-    "The examples of one GReaTer split file (`goal,target,final_target`; tab-separated if `.tsv`)."
+# %% ../nbs/00_data.ipynb #53cd5e00
+def _greater_rows(path:Path) -> list[list[str]]:
+    "The rows of one GReaTer split file (`goal,target,final_target`; tab-separated if `.tsv`), header checked."
     try: rows = list(csv.reader(io.StringIO(path.read_text(encoding='utf-8'), newline=''),
                                 delimiter='\t' if path.suffix == '.tsv' else ','))
     except FileNotFoundError: raise ValueError(f"{path}: file not found") from None
@@ -243,6 +287,12 @@ def _read_greater(path:Path) -> list[Example]:
     except OSError as e: raise ValueError(_unreadable(path, e)) from None
     if not rows or rows[0] != ['goal', 'target', 'final_target']:
         raise ValueError(f"{path}: header is {rows[0] if rows else 'missing'}, expected ['goal', 'target', 'final_target']")
+    return rows
+
+# %% ../nbs/00_data.ipynb #7fcebc75
+def _read_greater(path:Path) -> list[Example]:
+    "The examples of one GReaTer split file: the goal and the final answer of each row."
+    rows = _greater_rows(path)
     for i, r in enumerate(rows[1:]):
         if len(r) != 3: raise ValueError(f"{path}: row {i} has {len(r)} fields, expected 3 (goal,target,final_target)")
     return [Example(g, canonical_answer(a)) for g, _, a in rows[1:]]

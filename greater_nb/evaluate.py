@@ -41,6 +41,7 @@ class Decoded:
     pending_mask: torch.Tensor   # its mask (0 where the row had already ended)
     prefill_logits: torch.Tensor # [batch, keep, vocab] logits of the last `keep` input columns
 
+# %% ../nbs/02_evaluate.ipynb #14ef81f2
 def eos_ids(model, tok) -> list[int]:
     "Token ids that end a chain: the tokenizer's eos and the model's generation-config eos ids."
     ids = {tok.eos_token_id} if tok.eos_token_id is not None else set()
@@ -55,7 +56,62 @@ def _pick(logits:torch.Tensor, temperature:float, generator:torch.Generator|None
     probs = torch.softmax(logits.float() / temperature, -1)
     return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
 
-# %% ../nbs/02_evaluate.ipynb #c1e0a8fb
+# %% ../nbs/02_evaluate.ipynb #7fe22b54
+def _check_sync_every(sync_every):
+    "A one-line `ValueError` unless `sync_every` is None or a positive integer."
+    if sync_every is not None and (isinstance(sync_every, bool) or not isinstance(sync_every, int) or sync_every < 1):
+        raise ValueError(f"sync_every must be a positive integer or None, got {sync_every!r}")
+
+# %% ../nbs/02_evaluate.ipynb #0cd60e2f
+def _usable_drafts(model, drafts:list[list[int]]|None, temperature:float, max_new_tokens:int) -> list[list[int]]|None:
+    "The drafts, cut to `max_new_tokens`; None where they are not used (sampling, no reasoning, or not worth it: appendix a2)."
+    use = drafts and temperature <= 0 and max_new_tokens > 0 and drafts_pay(model)  # the draft policy: appendix a2
+    return [list(d[:max_new_tokens]) for d in drafts] if use else None
+
+# %% ../nbs/02_evaluate.ipynb #dcbbd563
+def _open_cache(model, ids:torch.Tensor, mask:torch.Tensor, drafts, max_new_tokens:int, reserve:int, impl:str, prefix:Prefix|None):
+    "A stepper with room for the inputs, the drafts, the reasoning and `reserve` columns; holding `prefix`, whose mask comes first."
+    W = max(map(len, drafts)) if drafts else 0
+    P = 0 if prefix is None else prefix.mask.shape[1]
+    step = stepper(model, ids.shape[0], P + ids.shape[1] + W + max_new_tokens + reserve, impl)
+    if prefix is not None: step.load(prefix.keys, prefix.values); mask = torch.cat([prefix.mask, mask], 1)
+    return step, mask
+
+# %% ../nbs/02_evaluate.ipynb #fe49f6a1
+def _prefill(tok, model, step, ids:torch.Tensor, mask:torch.Tensor, drafts, keep:int, stop:torch.Tensor, P:int, pick):
+    "Feed the inputs (verifying the drafts, if any): `(logits of the last keep columns, mask, accepted tokens per row, next token per row)`."
+    if drafts and max(map(len, drafts)):  # the prefill also verifies the drafts: each row starts after its longest correct prefix (appendix a2)
+        return verify_drafts(model, step, ids, mask, drafts, keep, stop, tok.pad_token_id)
+    prefill = step(ids, mask, positions(mask)[:, P:], keep)
+    return prefill, mask, [[] for _ in range(ids.shape[0])], pick(prefill[:, -1]) if pick else None
+
+# %% ../nbs/02_evaluate.ipynb #33d42f30
+def _decode_loop(step, nxt:torch.Tensor, mask:torch.Tensor, accepted:list[list[int]], stop:torch.Tensor, pad_id:int,
+                 max_new_tokens:int, k:int, pick):
+    "Feed every row its next token until all have ended or are full, looking on the host every `k` tokens: `(toks, valid, mask, pending, pending_mask)`."
+    B, dev = len(accepted), stop.device
+    count = torch.tensor([len(a) for a in accepted], device=dev)  # reasoning tokens per row so far
+    alive, toks, valid = torch.ones(B, dtype=torch.bool, device=dev), [], []
+    pending, pending_mask = torch.empty((B, 0), dtype=torch.long, device=dev), torch.empty((B, 0), dtype=torch.long, device=dev)
+    n_steps = max(max_new_tokens - min(map(len, accepted)), 1) if max_new_tokens else 0  # after that every row is full
+    for t in range(n_steps):
+        alive = alive & ~torch.isin(nxt, stop) & (count < max_new_tokens)
+        nxt = torch.where(alive, nxt, torch.full_like(nxt, pad_id))
+        toks.append(nxt); valid.append(alive); count = count + alive
+        if t == n_steps - 1 or ((t + 1) % k == 0 and not (alive & (count < max_new_tokens)).any()):  # the only sync
+            return toks, valid, mask, nxt[:, None], alive[:, None].long()
+        mask = torch.cat([mask, alive[:, None].long()], 1)
+        nxt = pick(step(nxt[:, None], mask, mask.sum(-1, keepdim=True) - 1, 1)[:, -1])
+    return toks, valid, mask, pending, pending_mask
+
+# %% ../nbs/02_evaluate.ipynb #d3e880ec
+def _chains(accepted:list[list[int]], toks:list[torch.Tensor], valid:list[torch.Tensor]) -> list[list[int]]:
+    "Each row's reasoning: its accepted draft tokens, then the decoded tokens that were real (`valid`)."
+    if not toks: return accepted
+    T, V = torch.stack(toks, 1).tolist(), torch.stack(valid, 1).tolist()
+    return [a + [x for x, v in zip(tr, vr) if v] for a, tr, vr in zip(accepted, T, V)]
+
+# %% ../nbs/02_evaluate.ipynb #78610e05
 @torch.no_grad()
 def decode_reasoning(
     model, tok,
@@ -71,43 +127,16 @@ def decode_reasoning(
     sync_every:int|None=None, # check for the end every this many tokens (None: 16 greedy on CUDA, else 1; see below)
 ) -> Decoded:
     "Prefill `inputs` and decode a reasoning chain per row into a KV cache."
-    if sync_every is not None and (isinstance(sync_every, bool) or not isinstance(sync_every, int) or sync_every < 1):
-        raise ValueError(f"sync_every must be a positive integer or None, got {sync_every!r}")
-    dev, B = model.device, len(inputs)
+    _check_sync_every(sync_every)
+    dev, pick = model.device, lambda logits: _pick(logits, temperature, generator)
     ids, mask = pad_left(inputs, tok.pad_token_id, dev)
-    use = drafts and temperature <= 0 and max_new_tokens > 0 and drafts_pay(model)  # the draft policy: appendix a2
-    drafts = [list(d[:max_new_tokens]) for d in drafts] if use else None
-    W = max(map(len, drafts)) if drafts else 0
-    P = 0 if prefix is None else prefix.mask.shape[1]
-    step = stepper(model, B, P + ids.shape[1] + W + max_new_tokens + reserve, impl)
-    if prefix is not None: step.load(prefix.keys, prefix.values); mask = torch.cat([prefix.mask, mask], 1)
-    stop = torch.tensor(eos_ids(model, tok), device=dev)
-    if W:  # the prefill also verifies the drafts: each row starts after its longest correct prefix (appendix a2)
-        prefill, mask, accepted, nxt = verify_drafts(model, step, ids, mask, drafts, keep, stop, tok.pad_token_id)
-    else:
-        prefill, accepted = step(ids, mask, positions(mask)[:, P:], keep), [[] for _ in range(B)]
-        nxt = _pick(prefill[:, -1], temperature, generator) if max_new_tokens else None
-    count = torch.tensor([len(a) for a in accepted], device=dev)  # reasoning tokens per row so far
-    alive = torch.ones(B, dtype=torch.bool, device=dev)
-    pending = torch.empty((B, 0), dtype=torch.long, device=dev)
-    pending_mask = torch.empty((B, 0), dtype=torch.long, device=dev)
-    toks, valid = [], []
+    drafts = _usable_drafts(model, drafts, temperature, max_new_tokens)
+    step, mask = _open_cache(model, ids, mask, drafts, max_new_tokens, reserve, impl, prefix)
+    stop, P = torch.tensor(eos_ids(model, tok), device=dev), 0 if prefix is None else prefix.mask.shape[1]
+    prefill, mask, accepted, nxt = _prefill(tok, model, step, ids, mask, drafts, keep, stop, P, pick if max_new_tokens else None)
     k = sync_every or (16 if dev.type == 'cuda' and temperature <= 0 else 1)
-    n_steps = max(max_new_tokens - min(map(len, accepted)), 1) if max_new_tokens else 0  # after that every row is full
-    for t in range(n_steps):
-        alive = alive & ~torch.isin(nxt, stop) & (count < max_new_tokens)
-        nxt = torch.where(alive, nxt, torch.full_like(nxt, tok.pad_token_id))
-        toks.append(nxt); valid.append(alive); count = count + alive
-        if t == n_steps - 1 or ((t + 1) % k == 0 and not (alive & (count < max_new_tokens)).any()):  # the only sync
-            pending, pending_mask = nxt[:, None], alive[:, None].long()
-            break
-        mask = torch.cat([mask, alive[:, None].long()], 1)
-        nxt = _pick(step(nxt[:, None], mask, mask.sum(-1, keepdim=True) - 1, 1)[:, -1], temperature, generator)
-    reasoning = accepted
-    if toks:
-        T, V = torch.stack(toks, 1).tolist(), torch.stack(valid, 1).tolist()
-        reasoning = [a + [x for x, v in zip(tr, vr) if v] for a, tr, vr in zip(accepted, T, V)]
-    return Decoded(reasoning, step, mask, pending, pending_mask, prefill)
+    toks, valid, mask, pending, pending_mask = _decode_loop(step, nxt, mask, accepted, stop, tok.pad_token_id, max_new_tokens, k, pick)
+    return Decoded(_chains(accepted, toks, valid), step, mask, pending, pending_mask, prefill)
 
 # %% ../nbs/02_evaluate.ipynb #c1e0a8ff
 EXTRACT_SEP = '\n\n'  # between the reasoning and the extractor prompt
@@ -128,6 +157,7 @@ class Extracted:
     answer_ids: list[list[int]]  # the model's own answer tokens after the extractor
     answer_logits: torch.Tensor  # [batch, vocab] logits right after the extractor (predicting the answer's first token)
 
+# %% ../nbs/02_evaluate.ipynb #cbfe1cd5
 def upcast(x:torch.Tensor) -> torch.Tensor:
     "`x` in at least float32: bf16/fp16 logits are upcast for the log-softmax, float64 ones stay float64."
     return x.to(torch.promote_types(x.dtype, torch.float32))
@@ -137,7 +167,32 @@ def target_nll(logits:torch.Tensor, targets:torch.Tensor, tmask:torch.Tensor) ->
     lp = torch.log_softmax(upcast(logits), -1).gather(-1, targets[..., None]).squeeze(-1)
     return -(lp * tmask).sum(-1) / tmask.sum(-1).clamp(min=1)
 
-# %% ../nbs/02_evaluate.ipynb #c1e0a902
+# %% ../nbs/02_evaluate.ipynb #1a3649ce
+def _gold_pass(dec:Decoded, extractor_ids:list[int], targets:list[list[int]], pad_id:int, ce_temperature:float, dev):
+    "Eq. 5 on the cache, teacher-forced: `(gold NLL per row, logits right after the extractor, mask of the fed columns)`."
+    P, E = dec.pending.shape[1], len(extractor_ids)
+    tgt, tmask = right_pad(targets, pad_id, dev)
+    ext = torch.tensor(extractor_ids, device=dev).expand(len(targets), E)
+    new = torch.cat([dec.pending, ext, tgt], 1)
+    mask = torch.cat([dec.mask, dec.pending_mask, torch.ones_like(ext), tmask], 1)
+    logits = dec.step(new, mask, positions(mask)[:, dec.mask.shape[1]:], new.shape[1])
+    a = P + E - 1  # column of the last extractor token, which predicts the answer's first token
+    return target_nll(logits[:, a:a + tgt.shape[1]] / ce_temperature, tgt, tmask), logits[:, a], mask
+
+# %% ../nbs/02_evaluate.ipynb #0fb2541f
+def _own_answer(dec:Decoded, first:torch.Tensor, mask:torch.Tensor, n_keep:int, answer_tokens:int, stop:set[int]) -> list[list[int]]:
+    "The model's own answer: the gold tokens dropped from the cache, greedy decoding after the extractor, cut at an end token."
+    dec.step.crop(n_keep)
+    mask = mask[:, :n_keep]
+    nxt, out = first.argmax(-1), []
+    for t in range(answer_tokens):
+        out.append(nxt)
+        if t == answer_tokens - 1: break
+        mask = torch.cat([mask, torch.ones_like(nxt)[:, None]], 1)
+        nxt = dec.step(nxt[:, None], mask, mask.sum(-1, keepdim=True) - 1, 1)[:, -1].argmax(-1)
+    return [row[:next((i for i, x in enumerate(row) if x in stop), len(row))] for row in torch.stack(out, 1).tolist()]
+
+# %% ../nbs/02_evaluate.ipynb #a3bb1040
 @torch.no_grad()
 def extract(
     model, tok,
@@ -148,31 +203,9 @@ def extract(
     ce_temperature:float=1., # divide the answer logits by this for the gold cross-entropy (authors' code: 0.2)
 ) -> Extracted:
     "Gold-answer cross-entropy and the model's own answer, reading the reasoning's KV cache."
-    dev, B = model.device, len(targets)
-    P, E = dec.pending.shape[1], len(extractor_ids)
-    tgt, tmask = right_pad(targets, tok.pad_token_id, dev)
-    ext = torch.tensor(extractor_ids, device=dev).expand(B, E)
-    new = torch.cat([dec.pending, ext, tgt], 1)
-    mask = torch.cat([dec.mask, dec.pending_mask, torch.ones_like(ext), tmask], 1)
-    n_cached = dec.mask.shape[1]
-    logits = dec.step(new, mask, positions(mask)[:, n_cached:], new.shape[1])
-    a = P + E - 1  # column of the last extractor token, which predicts the answer's first token
-    gold = target_nll(logits[:, a:a + tgt.shape[1]] / ce_temperature, tgt, tmask)
-    first = logits[:, a]
-    # the model's own answer: drop the gold tokens from the cache and decode greedily after the extractor
-    dec.step.crop(n_cached + P + E)
-    mask = mask[:, :n_cached + P + E]
-    nxt, out = first.argmax(-1), []
-    for t in range(answer_tokens):
-        out.append(nxt)
-        if t == answer_tokens - 1: break
-        mask = torch.cat([mask, torch.ones_like(nxt)[:, None]], 1)
-        nxt = dec.step(nxt[:, None], mask, mask.sum(-1, keepdim=True) - 1, 1)[:, -1].argmax(-1)
-    stop = set(eos_ids(model, tok))
-    answers = []
-    for row in torch.stack(out, 1).tolist():
-        cut = next((i for i, x in enumerate(row) if x in stop), len(row))
-        answers.append(row[:cut])
+    gold, first, mask = _gold_pass(dec, extractor_ids, targets, tok.pad_token_id, ce_temperature, model.device)
+    n_keep = dec.mask.shape[1] + dec.pending.shape[1] + len(extractor_ids)  # the cache up to the end of the extractor
+    answers = _own_answer(dec, first, mask, n_keep, answer_tokens, set(eos_ids(model, tok)))
     return Extracted(gold, answers, first)
 
 # %% ../nbs/02_evaluate.ipynb #c1e0a907
@@ -186,7 +219,25 @@ class Rollout:
 
     def __len__(self): return len(self.reasoning)
 
-# %% ../nbs/02_evaluate.ipynb #28f7a486
+# %% ../nbs/02_evaluate.ipynb #d7119e9e
+def _rollout_inputs(layout:ChatLayout, examples:list[Example], prompts:list[list[int]], prefix_cache:PrefixCache|None):
+    "`(input ids per row, the rows' cached prefix or None, suffix length)`: what `decode_reasoning` is given."
+    enc = [layout.encode(ex.question, p) for ex, p in zip(examples, prompts)]
+    n_suffix = len(enc[0][0]) - enc[0][1] - len(prompts[0])  # the suffix is the same text for every row
+    pre = prefix_cache.select([ex.question for ex in examples]) if prefix_cache is not None and all(prompts) else None
+    return [ids if pre is None else pre.strip(j, ids) for j, (ids, _) in enumerate(enc)], pre, n_suffix
+
+# %% ../nbs/02_evaluate.ipynb #3ff1e767
+def _prompt_nll(prefill_logits:torch.Tensor, prompts:list[list[int]], keep:int, n_suffix:int, dev) -> torch.Tensor:
+    "Each row's mean NLL of its prompt tokens given the question, read off the prefill logits (nan for an empty prompt)."
+    out = torch.full((len(prompts),), float('nan'))
+    for r, p in enumerate(prompts):  # left padding aligns every row's suffix in the last columns
+        if not p: continue
+        lo = keep - n_suffix - len(p) - 1  # the column before prompt token j predicts it
+        out[r] = target_nll(prefill_logits[r:r+1, lo:lo+len(p)], torch.tensor([p], device=dev), torch.ones(1, len(p), device=dev))[0]
+    return out
+
+# %% ../nbs/02_evaluate.ipynb #af92c5d9
 @torch.no_grad()
 def rollout(
     model, tok, task:Task,
@@ -203,21 +254,12 @@ def rollout(
     prefix_cache:PrefixCache|None=None, # start every row from its question's cached prefix (appendix a7)
 ) -> Rollout:
     "Reason, extract and score one batch of `examples`, each under its own prompt."
-    layout = layout or ChatLayout(tok)
-    enc = [layout.encode(ex.question, p) for ex, p in zip(examples, prompts)]
-    n_suffix = len(enc[0][0]) - enc[0][1] - len(prompts[0])  # the suffix is the same text for every row
-    pre = prefix_cache.select([ex.question for ex in examples]) if prefix_cache is not None and all(prompts) else None
-    inputs = [ids if pre is None else pre.strip(j, ids) for j, (ids, _) in enumerate(enc)]
+    inputs, pre, n_suffix = _rollout_inputs(layout or ChatLayout(tok), examples, prompts, prefix_cache)
     keep = max(len(p) for p in prompts) + n_suffix + 1
     e_ids, t_ids = extractor_ids(tok, task), [target_ids(tok, task, ex) for ex in examples]
     dec = decode_reasoning(model, tok, inputs, max_new_tokens, keep=keep, temperature=temperature, generator=generator,
                            reserve=1 + len(e_ids) + max(map(len, t_ids)) + answer_tokens, impl=impl, drafts=drafts, prefix=pre)
-    prompt_nll = torch.full((len(examples),), float('nan'))
-    for r, p in enumerate(prompts):  # left padding aligns every row's suffix in the last columns
-        if not p: continue
-        lo = keep - n_suffix - len(p) - 1  # the column before prompt token j predicts it
-        prompt_nll[r] = target_nll(dec.prefill_logits[r:r+1, lo:lo+len(p)], torch.tensor([p], device=model.device),
-                                   torch.ones(1, len(p), device=model.device))[0]
+    prompt_nll = _prompt_nll(dec.prefill_logits, prompts, keep, n_suffix, model.device)
     ext = extract(model, tok, dec, e_ids, t_ids, answer_tokens, ce_temperature)
     return Rollout(dec.reasoning, ext.answer_ids, ext.gold_nll.float().cpu(), prompt_nll)
 
@@ -230,6 +272,7 @@ def check_int(name:str, v, lo:int|None=None, none_ok:bool=False):
     if isinstance(v, bool) or not isinstance(v, numbers.Integral): raise ValueError(f"{name} must be an integer, got {v!r}")
     if lo is not None and v < lo: raise ValueError(f"{name} must be at least {lo}, got {v}")
 
+# %% ../nbs/02_evaluate.ipynb #669489ae
 def check_number(name:str, v, lo:float|None=None, above:bool=False):
     "Raise a one-line `ValueError` unless `v` is a finite real number of at least `lo` (greater than `lo` when `above`)."
     if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
@@ -237,6 +280,7 @@ def check_number(name:str, v, lo:float|None=None, above:bool=False):
     if lo is not None and (v <= lo if above else v < lo):
         raise ValueError(f"{name} must be {'greater than' if above else 'at least'} {lo}, got {v}")
 
+# %% ../nbs/02_evaluate.ipynb #a82a506e
 def check_eval_args(n:int|None=None, batch_size:int=8, max_new_tokens:int=256, answer_tokens:int=8, temperature:float=0.):
     "What `evaluate` checks of its numeric arguments (no model needed)."
     check_int('n', n, 1, none_ok=True)
@@ -264,6 +308,7 @@ class EvalResult:
         return (f'EvalResult({self.task}/{self.split}: accuracy {self.accuracy:.3f} ({c}/{self.n}), '
                 f'gold CE {self.loss:.3f}, {self.seconds:.0f}s, {self.new_tokens} reasoning tokens)')
 
+# %% ../nbs/02_evaluate.ipynb #33a6dba1
 def prompt_ids_of(tok, prompt:str|list[int]) -> list[int]:
     "Token ids of a prompt given as text or as token ids. Text is plain text: a special token written in it is split into ordinary tokens."
     if isinstance(prompt, str): return tok(prompt, add_special_tokens=False, split_special_tokens=True)['input_ids']
@@ -275,6 +320,17 @@ def prompt_ids_of(tok, prompt:str|list[int]) -> list[int]:
     return [int(t) for t in ids]
 
 # %% ../nbs/02_evaluate.ipynb #c1e0a906
+def _records(tok, task:Task, batch:list[Example], ro:Rollout) -> list[dict]:
+    "One record per example of a rollout: the reasoning and the answer as text, the parsed answer, whether it is right, the gold loss."
+    out = []
+    for ex, r, a, g in zip(batch, ro.reasoning, ro.answer_ids, ro.gold_nll.tolist()):
+        text = tok.decode(a, skip_special_tokens=True)
+        pred = task.parse(text)
+        out.append(dict(question=ex.question, reasoning=tok.decode(r, skip_special_tokens=True), answer_text=text,
+                        pred=pred, gold=ex.answer, correct=task.score(pred, ex.answer), gold_loss=g))
+    return out
+
+# %% ../nbs/02_evaluate.ipynb #b10192f2
 def evaluate(
     model, tok,
     task:Task|str, # a `Task` or a task name
@@ -291,20 +347,11 @@ def evaluate(
     "Reason, extract and score every example of a split under `prompt`."
     check_eval_args(n, batch_size, max_new_tokens, answer_tokens, temperature)
     task = load_task(task) if isinstance(task, str) else task
-    exs = task.split(split)[:n]
-    p = prompt_ids_of(tok, prompt)
+    exs, p = task.split(split)[:n], prompt_ids_of(tok, prompt)
     gen = torch.Generator(device=model.device).manual_seed(seed) if temperature > 0 else None
     records, new_tokens, t0 = [], 0, time.perf_counter()
     for i in tqdm(range(0, len(exs), batch_size), desc=f'{task.name}/{split}', disable=not progress, leave=False):
-        batch = exs[i:i+batch_size]
-        ro = rollout(model, tok, task, batch, [p] * len(batch), max_new_tokens, answer_tokens, temperature, gen)
-        for ex, r, a, g in zip(batch, ro.reasoning, ro.answer_ids, ro.gold_nll.tolist()):
-            text = tok.decode(a, skip_special_tokens=True)
-            pred = task.parse(text)
-            records.append(dict(question=ex.question, reasoning=tok.decode(r, skip_special_tokens=True), answer_text=text,
-                                pred=pred, gold=ex.answer, correct=task.score(pred, ex.answer), gold_loss=g))
-            new_tokens += len(r)
-    acc = sum(r['correct'] for r in records) / len(records)
-    loss = sum(r['gold_loss'] for r in records) / len(records)
-    text = prompt if isinstance(prompt, str) else tok.decode(p)
-    return EvalResult(task.name, split, text, acc, loss, records, time.perf_counter() - t0, new_tokens)
+        ro = rollout(model, tok, task, exs[i:i+batch_size], [p] * len(exs[i:i+batch_size]), max_new_tokens, answer_tokens, temperature, gen)
+        records += _records(tok, task, exs[i:i+batch_size], ro); new_tokens += sum(map(len, ro.reasoning))
+    acc, loss = sum(r['correct'] for r in records) / len(records), sum(r['gold_loss'] for r in records) / len(records)
+    return EvalResult(task.name, split, prompt if isinstance(prompt, str) else tok.decode(p), acc, loss, records, time.perf_counter() - t0, new_tokens)

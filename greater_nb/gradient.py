@@ -28,7 +28,24 @@ class Gradient:
     ce: torch.Tensor      # [n] per-example answer cross-entropy
     correct: torch.Tensor # [n] teacher-forced answer correct
 
-# %% ../nbs/07_gradient.ipynb #1ff199ed
+# %% ../nbs/07_gradient.ipynb #adb0aebe
+def _batch_loss(model, tok, task:Task, exs:list[Example], rs:list[list[int]], prompt:list[int], i:int, eps:torch.Tensor,
+                E:torch.Tensor, loss:LossConfig, layout:ChatLayout|None, pre) -> tuple:
+    "One batch's `(loss, ce, correct)` per row, with ε spliced in at position `i`; ∂(Σ loss)/∂ε is added to `eps.grad`."
+    rows = [build_row(tok, task, ex, prompt, r, layout) for ex, r in zip(exs, rs)]
+    b = collate(rows if pre is None else pre.tails(rows), tok.pad_token_id, model.device)
+    emb = splice_embeddings(model, b.ids, b.prompt_start + i, eps, E)
+    parts = greater_loss(model, b, hidden_states(model, b, emb, pre), loss=loss)
+    parts.loss.sum().backward()
+    return parts.loss.detach(), parts.ce.detach(), parts.correct
+
+# %% ../nbs/07_gradient.ipynb #47229d2f
+def _collect(eps:torch.Tensor, out:list[tuple]) -> Gradient:
+    "The `Gradient`: ∂L/∂ε summed in `eps.grad` over the batches, and every batch's per-row loss, CE and correctness, on the CPU."
+    cat = lambda j: torch.cat([o[j] for o in out])
+    return Gradient(eps.grad.float().cpu(), cat(0).float().cpu(), cat(1).float().cpu(), cat(2).cpu())
+
+# %% ../nbs/07_gradient.ipynb #c4aaf05f
 def one_hot_gradient(
     model, tok, task:Task,
     examples:list[Example], # training examples
@@ -46,18 +63,11 @@ def one_hot_gradient(
     "∂L/∂ε over `cands` at position `i`, the loss summed over `examples` (eq. 7)."
     loss = loss or LossConfig(lam, fluency, ce_temperature)
     if ranks: examples, reasonings = ranks.split(examples), ranks.split(reasonings)
-    E = candidate_embeddings(model, cands)
-    eps = one_hot(cands, prompt[i], device=model.device)
-    losses, ces, correct = [], [], []
+    E, eps, out = candidate_embeddings(model, cands), one_hot(cands, prompt[i], device=model.device), []
     with torch.enable_grad():
         for s in range(0, len(examples), batch_size):
-            rows = [build_row(tok, task, ex, prompt, r, layout) for ex, r in zip(examples[s:s+batch_size], reasonings[s:s+batch_size])]
-            pre = prefix_cache.select([ex.question for ex in examples[s:s+batch_size]]) if prefix_cache is not None else None
-            b = collate(rows if pre is None else pre.tails(rows), tok.pad_token_id, model.device)
-            emb = splice_embeddings(model, b.ids, b.prompt_start + i, eps, E)
-            parts = greater_loss(model, b, hidden_states(model, b, emb, pre), loss=loss)
-            parts.loss.sum().backward()
-            losses.append(parts.loss.detach()); ces.append(parts.ce.detach()); correct.append(parts.correct)
-    cat = lambda xs: torch.cat(xs).float().cpu()
-    g = Gradient(eps.grad.float().cpu(), cat(losses), cat(ces), torch.cat(correct).cpu())
+            exs = examples[s:s+batch_size]
+            pre = prefix_cache.select([ex.question for ex in exs]) if prefix_cache is not None else None
+            out.append(_batch_loss(model, tok, task, exs, reasonings[s:s+batch_size], prompt, i, eps, E, loss, layout, pre))
+    g = _collect(eps, out)
     return reduce_gradient(ranks, g) if ranks else g

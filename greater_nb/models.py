@@ -10,6 +10,8 @@ import contextlib, os, re
 from dataclasses import dataclass
 from pathlib import Path
 
+from fastcore.basics import patch
+
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -29,23 +31,31 @@ def default_device() -> str:
     return 'cpu'
 
 # %% ../nbs/01_models.ipynb #400aa515
+def _check_cuda(device:str, d:torch.device):
+    "A one-line `ValueError` unless the CUDA device `d` exists on this machine."
+    if not torch.cuda.is_available():
+        why = f'torch {torch.__version__} is built without CUDA' if torch.version.cuda is None else 'no CUDA GPU is visible'
+        raise ValueError(f"device {device!r} is not available: {why}; use 'cpu' or 'auto'")
+    n = torch.cuda.device_count()
+    if d.index is not None and d.index >= n:
+        raise ValueError(f"device {device!r} does not exist: this machine has {n} CUDA device(s), cuda:0 to cuda:{n - 1}")
+
+# %% ../nbs/01_models.ipynb #27c199b5
+def _check_backend(device:str, d:torch.device):
+    "A one-line `ValueError` unless the backend of the (non-CUDA, non-CPU) device `d` is available here."
+    backend = getattr(torch.backends, 'mps', None) if d.type == 'mps' else getattr(torch, d.type, None)
+    if not (hasattr(backend, 'is_available') and backend.is_available()):
+        raise ValueError(f"device {device!r} is not available on this machine; use 'cpu' or 'auto'")
+
+# %% ../nbs/01_models.ipynb #cf2167ed
 def check_device(device:str='auto') -> str:
     "`device` as a torch device string ('auto' resolved), or a one-line `ValueError` when this machine does not have it."
     if device == 'auto': return default_device()
     try: d = torch.device(device)
     except (RuntimeError, TypeError, ValueError):
         raise ValueError(f"unknown device {device!r}; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'") from None
-    if d.type == 'cuda':
-        if not torch.cuda.is_available():
-            why = f'torch {torch.__version__} is built without CUDA' if torch.version.cuda is None else 'no CUDA GPU is visible'
-            raise ValueError(f"device {device!r} is not available: {why}; use 'cpu' or 'auto'")
-        n = torch.cuda.device_count()
-        if d.index is not None and d.index >= n:
-            raise ValueError(f"device {device!r} does not exist: this machine has {n} CUDA device(s), cuda:0 to cuda:{n - 1}")
-    elif d.type != 'cpu':
-        backend = getattr(torch.backends, 'mps', None) if d.type == 'mps' else getattr(torch, d.type, None)
-        if not (hasattr(backend, 'is_available') and backend.is_available()):
-            raise ValueError(f"device {device!r} is not available on this machine; use 'cpu' or 'auto'")
+    if d.type == 'cuda': _check_cuda(device, d)
+    elif d.type != 'cpu': _check_backend(device, d)
     return str(device)
 
 # %% ../nbs/01_models.ipynb #0279a91e
@@ -60,11 +70,29 @@ def cpu_has_bf16() -> bool:
     except OSError: return False  # not Linux: be conservative
     return bool(re.search(r'\b(avx512_bf16|amx_bf16)\b', flags))
 
+# %% ../nbs/01_models.ipynb #b7445c07
 _DTYPES = {'float32': torch.float32, 'fp32': torch.float32, 'float': torch.float32,
            'bfloat16': torch.bfloat16, 'bf16': torch.bfloat16,
            'float16': torch.float16, 'fp16': torch.float16, 'half': torch.float16,
            'float64': torch.float64, 'fp64': torch.float64, 'double': torch.float64}
 
+def _auto_dtype(dev:str) -> torch.dtype:
+    "What `dtype='auto'` means on a device type: bf16 where it is native, else float16 on CUDA and float32 elsewhere."
+    if dev == 'cuda': return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if dev == 'cpu': return torch.bfloat16 if cpu_has_bf16() else torch.float32
+    return torch.float32
+
+# %% ../nbs/01_models.ipynb #683ea0b2
+def _check_dtype_on(dtype:torch.dtype, dev:str):
+    "A one-line `ValueError` for a dtype the device type `dev` cannot run."
+    if dev == 'cpu' and dtype == torch.float16:
+        raise ValueError("float16 is not supported on the CPU: use dtype='bfloat16' or 'float32'")
+    if dev == 'cuda' and dtype == torch.bfloat16 and not torch.cuda.is_bf16_supported():
+        raise ValueError("this GPU has no bfloat16 support: use dtype='float16' or 'float32'")
+    if dev == 'mps' and dtype == torch.float64:
+        raise ValueError("MPS has no float64: use dtype='float32'")
+
+# %% ../nbs/01_models.ipynb #c94c81bd
 def resolve_dtype(
     dtype:str|torch.dtype='auto', # 'auto', a name such as 'bf16'/'float32', or a `torch.dtype`
     device:str='cpu', # the device the model will run on
@@ -72,19 +100,10 @@ def resolve_dtype(
     "The torch dtype to load a model in on `device`; raises a one-line `ValueError` for combinations that cannot work."
     dev = torch.device(device).type
     if isinstance(dtype, str):
-        if dtype == 'auto':
-            if dev == 'cuda': return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-            if dev == 'cpu': return torch.bfloat16 if cpu_has_bf16() else torch.float32
-            return torch.float32
-        if dtype not in _DTYPES:
-            raise ValueError(f"unknown dtype {dtype!r}; use 'auto' or one of {sorted(set(_DTYPES))}")
+        if dtype == 'auto': return _auto_dtype(dev)
+        if dtype not in _DTYPES: raise ValueError(f"unknown dtype {dtype!r}; use 'auto' or one of {sorted(set(_DTYPES))}")
         dtype = _DTYPES[dtype]
-    if dev == 'cpu' and dtype == torch.float16:
-        raise ValueError("float16 is not supported on the CPU: use dtype='bfloat16' or 'float32'")
-    if dev == 'cuda' and dtype == torch.bfloat16 and not torch.cuda.is_bf16_supported():
-        raise ValueError("this GPU has no bfloat16 support: use dtype='float16' or 'float32'")
-    if dev == 'mps' and dtype == torch.float64:
-        raise ValueError("MPS has no float64: use dtype='float32'")
+    _check_dtype_on(dtype, dev)
     return dtype
 
 # %% ../nbs/01_models.ipynb #5e1a0c3d
@@ -96,26 +115,29 @@ def _offline_var() -> str|None:
     on = ('1', 'ON', 'YES', 'TRUE')
     return next((v for v in ('HF_HUB_OFFLINE', 'TRANSFORMERS_OFFLINE') if os.environ.get(v, '').strip().upper() in on), None)
 
-def hub_reachable(timeout:float=3.) -> bool:
-    "Can a TCP connection to the Hub's host be opened within `timeout` seconds (name lookup included)? True behind a proxy."
+# %% ../nbs/01_models.ipynb #d22eae34
+def _can_connect(host:str, port:int, timeout:float) -> bool:
+    "Can a TCP connection to `host:port` be opened within `timeout` seconds? (In a thread: a name lookup cannot hang us.)"
     import socket, threading
-    from urllib.parse import urlparse
-    from huggingface_hub import constants
-    if any(os.environ.get(v) for v in ('HTTPS_PROXY', 'https_proxy', 'ALL_PROXY', 'all_proxy')): return True
-    u, ok = urlparse(constants.ENDPOINT), []
+    ok = []
     def probe():
-        try: socket.create_connection((u.hostname, u.port or (443 if u.scheme == 'https' else 80)), timeout=timeout).close(); ok.append(1)
+        try: socket.create_connection((host, port), timeout=timeout).close(); ok.append(1)
         except OSError: pass
     t = threading.Thread(target=probe, daemon=True); t.start(); t.join(timeout)
     return bool(ok)
 
-def check_model_source(name_or_path:str|None) -> None:
-    "Raise a one-line `ValueError` unless the model can be loaded from here: an existing local path, or a Hub id that is cached or downloadable now."
-    if name_or_path is None: embedded_gguf(); return
-    name = str(name_or_path)
-    if Path(name).expanduser().exists(): return  # a local folder or file
-    if name.startswith(('.', '/', '~')) or name.endswith('.gguf') or name.count('/') > 1:
-        raise ValueError(f"model path {name!r} does not exist")
+# %% ../nbs/01_models.ipynb #e1490f39
+def hub_reachable(timeout:float=3.) -> bool:
+    "Can a TCP connection to the Hub's host be opened within `timeout` seconds (name lookup included)? True behind a proxy."
+    from urllib.parse import urlparse
+    from huggingface_hub import constants
+    if any(os.environ.get(v) for v in ('HTTPS_PROXY', 'https_proxy', 'ALL_PROXY', 'all_proxy')): return True
+    u = urlparse(constants.ENDPOINT)
+    return _can_connect(u.hostname, u.port or (443 if u.scheme == 'https' else 80), timeout)
+
+# %% ../nbs/01_models.ipynb #55e90a5b
+def _check_hub_id(name:str):
+    "A one-line `ValueError` unless `name` is a valid Hub id that is in the cache or can be downloaded now."
     from huggingface_hub import constants, try_to_load_from_cache
     from huggingface_hub.utils import validate_repo_id
     try: validate_repo_id(name)
@@ -124,6 +146,16 @@ def check_model_source(name_or_path:str|None) -> None:
     where = f"model {name!r} is not a local path ({Path(name).absolute()} does not exist) nor in the Hugging Face cache"
     if var := _offline_var(): raise ValueError(f"{where}, and {var} is set: it cannot be downloaded")
     if not hub_reachable(): raise ValueError(f"{where}, and the Hub ({constants.ENDPOINT}) cannot be reached: no network")
+
+# %% ../nbs/01_models.ipynb #ff02a845
+def check_model_source(name_or_path:str|None) -> None:
+    "Raise a one-line `ValueError` unless the model can be loaded from here: an existing local path, or a Hub id that is cached or downloadable now."
+    if name_or_path is None: embedded_gguf(); return
+    name = str(name_or_path)
+    if Path(name).expanduser().exists(): return  # a local folder or file
+    if name.startswith(('.', '/', '~')) or name.endswith('.gguf') or name.count('/') > 1:
+        raise ValueError(f"model path {name!r} does not exist")
+    _check_hub_id(name)
 
 # %% ../nbs/01_models.ipynb #ceacdb83
 def _resolve_source(name_or_path:str|None):
@@ -135,6 +167,7 @@ def _resolve_source(name_or_path:str|None):
     if p.suffix == '.gguf': return convert_gguf(p), None
     return (p if p.exists() else name), None
 
+# %% ../nbs/01_models.ipynb #17103a9a
 @contextlib.contextmanager
 def _no_load_bar():
     "Transformers' `Loading weights` progress bar off while the body runs (its tqdm hook, put back after); the Hub's download bars stay."
@@ -144,6 +177,26 @@ def _no_load_bar():
     try: yield
     finally: hf_logging.set_tqdm_hook(prev)
 
+# %% ../nbs/01_models.ipynb #b6b83315
+def _from_pretrained(src, dt:torch.dtype, device_map, name_or_path):
+    "Tokenizer and model from `src`, without the per-tensor bar; a loading error is one line that names the model."
+    try:
+        with _no_load_bar():
+            tok = AutoTokenizer.from_pretrained(src)
+            model = AutoModelForCausalLM.from_pretrained(src, dtype=dt, device_map=device_map)
+    except OSError as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ValueError(f"cannot load model {str(name_or_path)!r}: {first}") from None
+    return model, tok
+
+def _prepare(model, tok, device:str, device_map):
+    "On `device`, in eval mode with frozen weights; the tokenizer pads on the left and has a pad token."
+    if device_map is None: model.to(device)
+    model.eval().requires_grad_(False)
+    if tok.pad_token is None: tok.pad_token = tok.eos_token
+    tok.padding_side = 'left'
+
+# %% ../nbs/01_models.ipynb #6ae2ccec
 def load_model(
     name_or_path:str|None=None, # None: the embedded SmolLM2-135M-Instruct; else a Hub id, a local folder or a .gguf file
     device:str='auto', # 'auto' (cuda > mps > cpu), or any torch device string
@@ -154,17 +207,8 @@ def load_model(
     device = check_device(device)
     dt = resolve_dtype(dtype, device)
     src, _ = _resolve_source(name_or_path)
-    try:
-        with _no_load_bar():
-            tok = AutoTokenizer.from_pretrained(src)
-            model = AutoModelForCausalLM.from_pretrained(src, dtype=dt, device_map=device_map)
-    except OSError as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ValueError(f"cannot load model {str(name_or_path)!r}: {first}") from None
-    if device_map is None: model.to(device)
-    model.eval().requires_grad_(False)
-    if tok.pad_token is None: tok.pad_token = tok.eos_token
-    tok.padding_side = 'left'
+    model, tok = _from_pretrained(src, dt, device_map, name_or_path)
+    _prepare(model, tok, device, device_map)
     return model, tok
 
 # %% ../nbs/01_models.ipynb #967d74d1
@@ -179,21 +223,25 @@ class ChatLayout:
     @property
     def has_template(self) -> bool: return bool(getattr(self.tok, 'chat_template', None))
 
-    def texts(self, question:str, with_prompt:bool=True) -> tuple[str, str]:
-        "`(prefix, suffix)` text for `question`; the prompt goes between them."
-        content = question + (self.sep + _SENTINEL if with_prompt else _SENTINEL)
-        if self.has_template:
-            full = self.tok.apply_chat_template([{'role': 'user', 'content': content}], tokenize=False, add_generation_prompt=True)
-        else: full = f'Q: {content}\nA:'
-        pre, suf = full.split(_SENTINEL)
-        return pre, suf
+# %% ../nbs/01_models.ipynb #be7df8ab
+@patch
+def texts(self:ChatLayout, question:str, with_prompt:bool=True) -> tuple[str, str]:
+    "`(prefix, suffix)` text for `question`; the prompt goes between them."
+    content = question + (self.sep + _SENTINEL if with_prompt else _SENTINEL)
+    if self.has_template:
+        full = self.tok.apply_chat_template([{'role': 'user', 'content': content}], tokenize=False, add_generation_prompt=True)
+    else: full = f'Q: {content}\nA:'
+    pre, suf = full.split(_SENTINEL)
+    return pre, suf
 
-    def encode(self, question:str, prompt_ids:list[int]) -> tuple[list[int], int]:
-        "Token ids of `prefix + prompt + suffix`, and the index where the prompt starts."
-        pre, suf = self.texts(question, with_prompt=len(prompt_ids) > 0)
-        enc = lambda s: self.tok(s, add_special_tokens=False)['input_ids']
-        pre_ids = enc(pre)
-        return pre_ids + list(prompt_ids) + enc(suf), len(pre_ids)
+# %% ../nbs/01_models.ipynb #9eac46a3
+@patch
+def encode(self:ChatLayout, question:str, prompt_ids:list[int]) -> tuple[list[int], int]:
+    "Token ids of `prefix + prompt + suffix`, and the index where the prompt starts."
+    pre, suf = self.texts(question, with_prompt=len(prompt_ids) > 0)
+    enc = lambda s: self.tok(s, add_special_tokens=False)['input_ids']
+    pre_ids = enc(pre)
+    return pre_ids + list(prompt_ids) + enc(suf), len(pre_ids)
 
 # %% ../nbs/01_models.ipynb #b90f9a8c
 def pad(seqs:list[list[int]], pad_id:int, device=None, left:bool=True) -> tuple[torch.Tensor, torch.Tensor]:
@@ -207,6 +255,7 @@ def pad(seqs:list[list[int]], pad_id:int, device=None, left:bool=True) -> tuple[
         ids[i, cols] = torch.tensor(s, dtype=torch.long); mask[i, cols] = 1
     return ids.to(device), mask.to(device)
 
+# %% ../nbs/01_models.ipynb #9b98f8de
 def pad_left(seqs, pad_id, device=None): return pad(seqs, pad_id, device, left=True)
 def right_pad(seqs, pad_id, device=None): return pad(seqs, pad_id, device, left=False)
 

@@ -13,6 +13,13 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
+# %% auto #0
+__all__ = ['ZS_COT', 'ENDINGS', 'STAGES', 'GreaterConfig', 'train_examples', 'reference_code', 'is_ending', 'placeholder_id',
+           'substitute', 'advance', 'State', 'loss_config', 'Step', 'score', 'reason', 'propose', 'gradient', 'rescore',
+           'argmin', 'best_so_far', 'next_position', 'record', 'commit', 'algorithm_1', 'timed', 'step_stages',
+           'greater_step', 'state_from_log', 'resume_config', 'GreaterResult', 'optimize', 'plot_run']
+
+# %% ../nbs/09_optimizer.ipynb #b75ab614
 from .data import Task, Example, load_task
 from .models import ChatLayout
 from .evaluate import prompt_ids_of, check_int, check_number
@@ -21,22 +28,18 @@ from .gradient import one_hot_gradient, Gradient
 from .prefix import prefix_cache, PrefixCache
 from .loss import LossConfig, Score, PART_KEYS, parts
 from .select import score_prompts, top_mu, choose
+
+# %% ../nbs/09_optimizer.ipynb #68eb6582
 from .distributed import Ranks, from_env, check_shares, exit_for_test
 from .runlog import *  # the run log (appendix a8), re-exported: `from greater_nb.optimizer import read_log` works
 from .runlog import _state_path, _EXACT_OPTIONS, _parse_log, _append_line, _no_interrupt, _read_state, _LOCKS, _note
-
-# %% auto #0
-__all__ = ['ZS_COT', 'ENDINGS', 'STAGES', 'GreaterConfig', 'train_examples', 'reference_code', 'is_ending', 'placeholder_id',
-           'substitute', 'advance', 'State', 'loss_config', 'Step', 'score', 'reason', 'propose', 'gradient', 'rescore',
-           'argmin', 'best_so_far', 'next_position', 'record', 'commit', 'algorithm_1', 'timed', 'step_stages',
-           'greater_step', 'state_from_log', 'resume_config', 'GreaterResult', 'optimize', 'plot_run']
 
 # %% ../nbs/09_optimizer.ipynb #ab07303c
 ZS_COT = 'Use proper logical reasoning and think step by step. Finally, give the actual correct answer.'
 
 @dataclass
-class GreaterConfig:
-    "Hyperparameters and options of a GReaTer run (paper defaults)."
+class _Hyperparameters:
+    "The paper's hyperparameters (App. B) and the run's sizes."
     init_prompt: str = ZS_COT  # p_init
     steps: int = 105           # T: one prompt position per step
     k: int = 10                # top-k tokens per question (eq. 3)
@@ -49,7 +52,11 @@ class GreaterConfig:
     batch_size: int = 8        # rows per generation / scoring forward pass
     grad_batch_size: int = 4   # rows per gradient forward+backward pass
     seed: int = 0              # draws the training rows (when n_train < the split) and the proposals' questions
-    # options (paper value first)
+
+# %% ../nbs/09_optimizer.ipynb #6f5cf266
+@dataclass
+class _Options(_Hyperparameters):
+    "Options on which the authors' code departs from the paper (the paper's value is the default)."
     candidates: str = 'intersection'  # or 'union_of_intersections' (authors)
     min_candidates: int = 3           # intersection fallback size; authors: union size ≥ 6
     n_intersections: int = 6          # intersections in the union (authors' `topq`)
@@ -59,6 +66,38 @@ class GreaterConfig:
     selection: str = 'loss'           # or 'error_rate' (authors)
     tie_break: str = 'first'          # or 'last' (authors)
     accept: str = 'always'            # Algorithm 1 line 15 takes the argmin of the μ; 'if_better' keeps p_i unless it improves
+
+# %% ../nbs/09_optimizer.ipynb #0e10bbb9
+_CONFIG_MIN = dict(steps=1, k=1, q=1, mu=1, n_train=1, max_new_tokens=0, answer_tokens=1, batch_size=1, grad_batch_size=1,
+                   min_candidates=0, n_intersections=1, max_extra_tokens=0, min_len=1, frozen_prefix=0)  # seed: any integer
+_CONFIG_CHOICES = dict(candidates=('intersection', 'union_of_intersections'), token_filter=('special', 'ascii_words'),
+                       fluency=('exp', 'mean_nll'), selection=('loss', 'error_rate'), tie_break=('first', 'last'),
+                       accept=('always', 'if_better'))
+
+# %% ../nbs/09_optimizer.ipynb #aaac317f
+def _check_types(cfg):
+    "Each field's value has the field's type: ints (at least their `_CONFIG_MIN`), finite floats, bools, strings."
+    for f in fields(cfg):
+        v, kind = getattr(cfg, f.name), f.type if isinstance(f.type, str) else f.type.__name__
+        if kind == 'int': check_int(f.name, v, _CONFIG_MIN.get(f.name))
+        elif kind == 'float': check_number(f.name, v)
+        elif kind == 'bool' and not isinstance(v, bool): raise ValueError(f"{f.name} must be True or False, got {v!r}")
+        elif kind == 'str' and not isinstance(v, str): raise ValueError(f"{f.name} must be a string, got {v!r}")
+
+# %% ../nbs/09_optimizer.ipynb #a256e6d2
+def _check_config(cfg:GreaterConfig):
+    "Every field's type and range, checked for the library and the command line alike: one line naming the first bad one."
+    _check_types(cfg)
+    for k, ok in _CONFIG_CHOICES.items():
+        if getattr(cfg, k) not in ok: raise ValueError(f"{k}={getattr(cfg, k)!r} is not one of {ok}")
+    check_number('lam', cfg.lam, 0)                               # a negative weight rewards disfluent prompts
+    check_number('ce_temperature', cfg.ce_temperature, 0, above=True)
+    if not cfg.init_prompt.strip(): raise ValueError('init_prompt is empty: GReaTer needs a prompt to start from')
+
+# %% ../nbs/09_optimizer.ipynb #94480b21
+@dataclass
+class GreaterConfig(_Options):
+    "Hyperparameters and options of a GReaTer run (paper defaults)."
     fresh_reasoning: bool = True      # score candidates with their own new reasoning; False: reuse the current reasoning
     use_reasoning: bool = True        # False: gradient without r (§5.4 ablation)
     dynamic_length: bool = True       # grow/shrink as described above
@@ -69,28 +108,7 @@ class GreaterConfig:
     early_stop: bool = True           # stop when a full sweep changes nothing
     prefix_cache: bool = True         # reuse each question's keys/values before the prompt (exact; appendix a7)
 
-    def __post_init__(self): _check_config(self)  # below: every field's type and range
-
-# %% ../nbs/09_optimizer.ipynb #09a00004
-_CONFIG_MIN = dict(steps=1, k=1, q=1, mu=1, n_train=1, max_new_tokens=0, answer_tokens=1, batch_size=1, grad_batch_size=1,
-                   min_candidates=0, n_intersections=1, max_extra_tokens=0, min_len=1, frozen_prefix=0)  # seed: any integer
-_CONFIG_CHOICES = dict(candidates=('intersection', 'union_of_intersections'), token_filter=('special', 'ascii_words'),
-                       fluency=('exp', 'mean_nll'), selection=('loss', 'error_rate'), tie_break=('first', 'last'),
-                       accept=('always', 'if_better'))
-
-def _check_config(cfg:GreaterConfig):
-    "Every field's type and range, checked for the library and the command line alike: one line naming the first bad one."
-    for f in fields(cfg):
-        v, kind = getattr(cfg, f.name), f.type if isinstance(f.type, str) else f.type.__name__
-        if kind == 'int': check_int(f.name, v, _CONFIG_MIN.get(f.name))
-        elif kind == 'float': check_number(f.name, v)
-        elif kind == 'bool' and not isinstance(v, bool): raise ValueError(f"{f.name} must be True or False, got {v!r}")
-        elif kind == 'str' and not isinstance(v, str): raise ValueError(f"{f.name} must be a string, got {v!r}")
-    for k, ok in _CONFIG_CHOICES.items():
-        if getattr(cfg, k) not in ok: raise ValueError(f"{k}={getattr(cfg, k)!r} is not one of {ok}")
-    check_number('lam', cfg.lam, 0)                               # a negative weight rewards disfluent prompts
-    check_number('ce_temperature', cfg.ce_temperature, 0, above=True)
-    if not cfg.init_prompt.strip(): raise ValueError('init_prompt is empty: GReaTer needs a prompt to start from')
+    def __post_init__(self): _check_config(self)  # above: every field's type and range
 
 # %% ../nbs/09_optimizer.ipynb #09a00005
 def train_examples(task:Task, cfg:GreaterConfig) -> list[Example]:
@@ -109,7 +127,7 @@ def reference_code(**overrides) -> GreaterConfig:
                min_len=1)
     return GreaterConfig(**{**ref, **overrides})
 
-# %% ../nbs/09_optimizer.ipynb #74a04832
+# %% ../nbs/09_optimizer.ipynb #95eb5a11
 ENDINGS = ('.', '!', '?')
 
 def is_ending(tok, t:int) -> bool:
@@ -120,6 +138,7 @@ def placeholder_id(tok) -> int:
     "The token appended when the prompt grows: '.'."
     return tok('.', add_special_tokens=False)['input_ids'][-1]
 
+# %% ../nbs/09_optimizer.ipynb #b9013a5e
 def substitute(tok, prompt:list[int], i:int, c:int, cfg:GreaterConfig) -> list[int]:
     "The candidate prompt with token `c` at position `i` (truncated after `c` when it is a new ending token)."
     new = prompt[:i] + [c] + prompt[i+1:]
@@ -127,6 +146,7 @@ def substitute(tok, prompt:list[int], i:int, c:int, cfg:GreaterConfig) -> list[i
         new = new[:i + 1]
     return new
 
+# %% ../nbs/09_optimizer.ipynb #34728062
 def advance(tok, prompt:list[int], i:int, cfg:GreaterConfig, init_len:int) -> tuple[list[int], int, bool]:
     "After optimizing position `i` of `prompt`: `(prompt, next position, sweep finished)`."
     if i < len(prompt) - 1: return prompt, i + 1, False
@@ -151,6 +171,7 @@ class State:
     best_parts: dict = field(default_factory=dict)  # the same for p*
     stopped: str = ''         # why the run stopped early ('' while running)
 
+# %% ../nbs/09_optimizer.ipynb #37711bb4
 def _score_dict(s:Score) -> dict: return asdict(s)
 def _score(d:dict) -> Score: return Score(**d)
 
@@ -304,6 +325,7 @@ def step_stages(
 def _steps(model, tok, task, cfg, state, allowed, layout, ranks):
     yield from algorithm_1(Step(model, tok, task, cfg, allowed, layout, ranks), state)  # set-up counts as 'reasoning' time
 
+# %% ../nbs/09_optimizer.ipynb #aed62e13
 def greater_step(model, tok, task:Task, cfg:GreaterConfig, state:State, allowed:torch.Tensor, layout:ChatLayout|None=None,
                  ranks:Ranks|None=None) -> dict:
     "Optimize position `state.position` (Algorithm 1, lines 6–19); updates `state` and returns the step record."
@@ -348,6 +370,7 @@ def _init_state(model, tok, task, cfg, layout, ranks=None) -> State:
     obj = cur.objective(cfg.selection, cfg.lam)
     return State(0, p, cfg.frozen_prefix, len(p), _score_dict(cur), p, obj, obj, p, parts(cur, cfg.lam), parts(cur, cfg.lam))
 
+# %% ../nbs/09_optimizer.ipynb #17b12433
 def _head(task, model_name, cfg, state) -> dict:
     "A run log's config line."
     return dict(type='config', task=task.name, model=model_name, config=asdict(cfg), init_prompt_ids=state.prompt,
@@ -402,6 +425,7 @@ def _loop(model, tok, task, cfg, state, history, log, ranks, progress, callback)
             if callback: callback(rec, state)
     return history
 
+# %% ../nbs/09_optimizer.ipynb #f3231354
 def _result(tok, cfg, state, history, log) -> GreaterResult:
     return GreaterResult(tok.decode(state.best_prompt), state.best_prompt, state.best_objective, cfg.init_prompt,
                          state.init_objective, tok.decode(state.prompt), state.step, state.stopped, state.init_parts,
@@ -430,20 +454,30 @@ def optimize(
     return _result(tok, cfg, state, history, Path(log_path) if log_path else None)
 
 # %% ../nbs/09_optimizer.ipynb #c4ad58dd
+def _plot_loss(ax, history:list[dict], title:str=''):
+    "The accepted prompt's objective, the best so far, and (when logged) its answer CE and λ·fluency parts, per step."
+    steps = [r['step'] for r in history]
+    ax.plot(steps, [r['objective'] for r in history], marker='o', label='accepted prompt')
+    ax.plot(steps, [r['best_objective'] for r in history], drawstyle='steps-post', label='best so far')
+    if history and 'ce' in history[0]:
+        ax.plot(steps, [r['ce'] for r in history], ls='--', label='answer CE')
+        ax.plot(steps, [r['lam_fluency'] for r in history], ls=':', label='λ·fluency')
+    ax.set_xlabel('step'); ax.set_ylabel('training objective'); ax.legend(); ax.set_title(title or 'loss')
+
+# %% ../nbs/09_optimizer.ipynb #200c2dbc
+def _plot_times(ax, history:list[dict]):
+    "The seconds each stage took, stacked, per step."
+    steps, bottom = [r['step'] for r in history], [0.] * len(history)
+    for k in ('reasoning', 'proposal', 'gradient', 'candidates'):
+        v = [r['times'].get(k, 0) for r in history]
+        ax.bar(steps, v, bottom=bottom, label=k); bottom = [a + b for a, b in zip(bottom, v)]
+    ax.set_xlabel('step'); ax.set_ylabel('seconds'); ax.legend(fontsize=8, loc='upper left', bbox_to_anchor=(1.01, 1)); ax.set_title('time per stage')
+
+# %% ../nbs/09_optimizer.ipynb #23b0295c
 def plot_run(history:list[dict], ax=None, title:str=''):
     "The accepted prompt's objective, its answer CE and λ·fluency parts, the best so far, per step; and stacked stage times."
     import matplotlib.pyplot as plt
     if ax is None: _, ax = plt.subplots(1, 2, figsize=(11, 3.2))
-    steps = [r['step'] for r in history]
-    ax[0].plot(steps, [r['objective'] for r in history], marker='o', label='accepted prompt')
-    ax[0].plot(steps, [r['best_objective'] for r in history], drawstyle='steps-post', label='best so far')
-    if history and 'ce' in history[0]:
-        ax[0].plot(steps, [r['ce'] for r in history], ls='--', label='answer CE')
-        ax[0].plot(steps, [r['lam_fluency'] for r in history], ls=':', label='λ·fluency')
-    ax[0].set_xlabel('step'); ax[0].set_ylabel('training objective'); ax[0].legend(); ax[0].set_title(title or 'loss')
-    bottom = [0.] * len(history)
-    for k in ('reasoning', 'proposal', 'gradient', 'candidates'):
-        v = [r['times'].get(k, 0) for r in history]
-        ax[1].bar(steps, v, bottom=bottom, label=k); bottom = [a + b for a, b in zip(bottom, v)]
-    ax[1].set_xlabel('step'); ax[1].set_ylabel('seconds'); ax[1].legend(fontsize=8, loc='upper left', bbox_to_anchor=(1.01, 1)); ax[1].set_title('time per stage')
+    _plot_loss(ax[0], history, title)
+    _plot_times(ax[1], history)
     return ax

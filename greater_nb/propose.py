@@ -25,6 +25,15 @@ def _ascii_word(s:str) -> bool:
     return s in ('.', ',', ' ') or (s.isascii() and s.replace(' ', '').isalpha())
 
 # %% ../nbs/03_propose.ipynb #f29611a8
+def _not_special(tok, vocab_size:int) -> torch.Tensor:
+    "Mask of the embedding rows that are tokens of the tokenizer (not padding rows beyond it), special and added tokens excluded."
+    ok = torch.zeros(vocab_size, dtype=torch.bool)
+    ok[:min(len(tok), vocab_size)] = True
+    special = set(tok.all_special_ids) | set(getattr(tok, 'added_tokens_decoder', {}).keys())
+    ok[[i for i in special if i < vocab_size]] = False
+    return ok
+
+# %% ../nbs/03_propose.ipynb #28f24295
 def allowed_tokens(
     tok, # the tokenizer
     vocab_size:int, # rows of the model's embedding table
@@ -32,16 +41,25 @@ def allowed_tokens(
 ) -> torch.Tensor:
     "Boolean mask over the vocabulary of tokens that may be proposed."
     if token_filter not in TOKEN_FILTERS: raise ValueError(f"unknown token_filter {token_filter!r}; use one of {TOKEN_FILTERS}")
-    ok = torch.zeros(vocab_size, dtype=torch.bool)
-    ok[:min(len(tok), vocab_size)] = True
-    special = set(tok.all_special_ids) | set(getattr(tok, 'added_tokens_decoder', {}).keys())
-    ok[[i for i in special if i < vocab_size]] = False
+    ok = _not_special(tok, vocab_size)
     if token_filter == 'ascii_words':
         for i in ok.nonzero().flatten().tolist():
             if not _ascii_word(tok.decode([i])): ok[i] = False
     return ok
 
-# %% ../nbs/03_propose.ipynb #2e250ff6
+# %% ../nbs/03_propose.ipynb #4a23f785
+def _rows_upto(layout:ChatLayout, questions:list[str], prompt:list[int], i:int) -> list[list[int]]:
+    "Each question's input ids up to prompt position `i`: the chat prefix, `x_j`, and `prompt[:i]`."
+    return [ids[:start + i] for ids, start in (layout.encode(q, prompt) for q in questions)]
+
+def _last_logprobs(model, rows:list[list[int]], pad_id:int, pre=None) -> torch.Tensor:
+    "Log-probabilities `[rows, vocab]` of the next token after each left-padded row (from the cached prefix `pre`, when given)."
+    ids, mask = pad_left(rows, pad_id, model.device)
+    kw = pre.forward_kw(model, mask) if pre is not None else dict(attention_mask=mask, position_ids=positions(mask))
+    logits = model(input_ids=ids, **kw, logits_to_keep=1).logits[:, -1]
+    return torch.log_softmax(logits.float(), -1).cpu()
+
+# %% ../nbs/03_propose.ipynb #cf4a9078
 @torch.no_grad()
 def next_token_logprobs(
     model, tok,
@@ -52,17 +70,10 @@ def next_token_logprobs(
     prefix_cache:PrefixCache|None=None, # start from each question's cached prefix (appendix a7)
 ) -> torch.Tensor:
     "Log-probabilities `[q, vocab]` of the token at prompt position `i` given each question and `prompt[:i]` (eq. 3)."
-    layout = layout or ChatLayout(tok)
-    rows = []
-    for q in questions:
-        ids, start = layout.encode(q, prompt)
-        rows.append(ids[:start + i])
+    rows = _rows_upto(layout or ChatLayout(tok), questions, prompt, i)
     pre = prefix_cache.select(questions) if prefix_cache is not None and prompt else None
     if pre is not None: rows = [pre.strip(j, r) for j, r in enumerate(rows)]
-    ids, mask = pad_left(rows, tok.pad_token_id, model.device)
-    kw = pre.forward_kw(model, mask) if pre is not None else dict(attention_mask=mask, position_ids=positions(mask))
-    logits = model(input_ids=ids, **kw, logits_to_keep=1).logits[:, -1]
-    return torch.log_softmax(logits.float(), -1).cpu()
+    return _last_logprobs(model, rows, tok.pad_token_id, pre)
 
 # %% ../nbs/03_propose.ipynb #24c72dce
 def topk_sets(logprobs:torch.Tensor, k:int, allowed:torch.Tensor) -> list[set[int]]:
@@ -78,6 +89,15 @@ def rank_by_sum(logprobs:torch.Tensor, allowed:torch.Tensor) -> list[int]:
     return s.topk(n).indices.tolist()
 
 # %% ../nbs/03_propose.ipynb #a542fc12
+def _fill(order:list[int], inter:set[int], min_candidates:int) -> list[int]:
+    "The tokens of `inter` in `order`, then the next tokens of `order` until there are `min_candidates`."
+    cands = [t for t in order if t in inter]
+    for t in order:
+        if len(cands) >= min_candidates: break
+        if t not in inter: cands.append(t)
+    return cands
+
+# %% ../nbs/03_propose.ipynb #6d0c9906
 def intersect_candidates(
     logprobs:torch.Tensor, # [q, vocab] next-token log-probs for the q sampled questions
     k:int, # top-k per question (paper: 10)
@@ -86,16 +106,26 @@ def intersect_candidates(
     min_candidates:int=3, # fill up to this many (besides `current`) by summed log-prob when the intersection is smaller
 ) -> list[int]:
     "Candidates for one position: the intersection of the top-k sets (eq. 4), filled if tiny, plus the current token."
-    inter = set.intersection(*topk_sets(logprobs, k, allowed))
-    order = rank_by_sum(logprobs, allowed)
-    cands = [t for t in order if t in inter]
-    for t in order:
-        if len(cands) >= min_candidates: break
-        if t not in inter: cands.append(t)
+    cands = _fill(rank_by_sum(logprobs, allowed), set.intersection(*topk_sets(logprobs, k, allowed)), min_candidates)
     if current not in cands: cands.append(current)
     return cands
 
 # %% ../nbs/03_propose.ipynb #9c71291e
+def _union(sets:list[set[int]], q:int, n_sets:int, rng:random.Random) -> set[int]:
+    "The union of `n_sets` intersections, each over `q` of the `sets` drawn with `rng`."
+    n, union = len(sets), set()
+    for _ in range(n_sets): union |= set.intersection(*(sets[j] for j in rng.sample(range(n), min(q, n))))
+    return union
+
+# %% ../nbs/03_propose.ipynb #2fcc799a
+def _grown_union(logprobs:torch.Tensor, k:int, q:int, n_sets:int, allowed:torch.Tensor, rng:random.Random, min_size:int, n_tokens:int) -> set[int]:
+    "The union of intersections of top-`k` sets, `k` widened by 2 until it has `min_size` tokens (or `k` covers all `n_tokens`)."
+    while True:
+        union = _union(topk_sets(logprobs, k, allowed), q, n_sets, rng)
+        if len(union) >= min_size or k >= n_tokens: return union
+        k += 2
+
+# %% ../nbs/03_propose.ipynb #6027789e
 def union_of_intersections(
     logprobs:torch.Tensor, # [n, vocab] next-token log-probs for n training questions
     k:int, # starting top-k
@@ -107,13 +137,8 @@ def union_of_intersections(
     min_size:int=6, # widen k by 2 until the union has this many tokens
 ) -> list[int]:
     "The reference code's candidate set (`greater_opt.py:298-326`), plus the current token."
-    n, order = logprobs.shape[0], rank_by_sum(logprobs, allowed)
-    while True:
-        sets = topk_sets(logprobs, k, allowed)
-        union = set()
-        for _ in range(n_sets): union |= set.intersection(*(sets[j] for j in rng.sample(range(n), min(q, n))))
-        if len(union) >= min_size or k >= len(order): break
-        k += 2
+    order = rank_by_sum(logprobs, allowed)
+    union = _grown_union(logprobs, k, q, n_sets, allowed, rng, min_size, len(order))
     cands = [t for t in order if t in union]
     if current not in cands: cands.append(current)
     return cands
@@ -121,6 +146,11 @@ def union_of_intersections(
 # %% ../nbs/03_propose.ipynb #9734d6a8
 CANDIDATE_RULES = ('intersection', 'union_of_intersections')
 
+def _check_rule(rule:str):
+    "A one-line `ValueError` unless `rule` is one of `CANDIDATE_RULES`."
+    if rule not in CANDIDATE_RULES: raise ValueError(f"unknown candidate rule {rule!r}; use one of {CANDIDATE_RULES}")
+
+# %% ../nbs/03_propose.ipynb #3857b9e6
 def propose_candidates(
     model, tok,
     questions:list[str], # training questions to sample from
@@ -137,7 +167,7 @@ def propose_candidates(
     prefix_cache:PrefixCache|None=None, # see `next_token_logprobs`
 ) -> list[int]:
     "Candidate tokens for prompt position `i` (eqs. 3–4, or the authors' variant)."
-    if rule not in CANDIDATE_RULES: raise ValueError(f"unknown candidate rule {rule!r}; use one of {CANDIDATE_RULES}")
+    _check_rule(rule)
     rng = rng or random.Random(0)
     if allowed is None: allowed = allowed_tokens(tok, model.get_input_embeddings().weight.shape[0])
     current = prompt[i] if i < len(prompt) else tok.eos_token_id

@@ -61,6 +61,21 @@ def _scores(prompts, ce, pn, ok, rs, fluency:str, lam:float, ranks=None) -> list
     return [one(j, p) for j, p in enumerate(prompts)]
 
 # %% ../nbs/08_select.ipynb #763a155b
+def _check_reasonings(fresh_reasoning:bool, reasonings, examples:list):
+    "A one-line `ValueError` when reasoning is to be reused but there is not one chain per example."
+    if not fresh_reasoning and (reasonings is None or len(reasonings) != len(examples)):
+        raise ValueError('fresh_reasoning=False needs one reasoning per example in `reasonings`')
+
+# %% ../nbs/08_select.ipynb #b5606b3f
+def _chunk_reasonings(reasonings:list[list[int]]|None, s:int, n_rows:int, n_examples:int) -> list[list[int]]|None:
+    "The chains of rows `s` to `s + n_rows` of the prompt-major (prompt, example) pairs: each row gets its example's chain."
+    return [reasonings[(s + j) % n_examples] for j in range(n_rows)] if reasonings else None
+
+def _joined(rows:list[tuple]) -> tuple:
+    "The chunks' `(answer CE, prompt NLL, answered right, chains)` joined into one of each, in row order."
+    return torch.cat([r[0] for r in rows]), torch.cat([r[1] for r in rows]), sum((r[2] for r in rows), []), sum((r[3] for r in rows), [])
+
+# %% ../nbs/08_select.ipynb #8264db0a
 def score_prompts(
     model, tok, task:Task,
     examples:list[Example], # the training batch
@@ -77,17 +92,15 @@ def score_prompts(
 ) -> list[Score]:
     "Score each prompt on `examples` (Algorithm 1 line 15)."
     loss = loss or LossConfig(lam, fluency, ce_temperature)
-    if not fresh_reasoning and (reasonings is None or len(reasonings) != len(examples)):
-        raise ValueError('fresh_reasoning=False needs one reasoning per example in `reasonings`')
+    _check_reasonings(fresh_reasoning, reasonings, examples)
     if ranks: examples, reasonings = ranks.split(examples), ranks.split(reasonings) if reasonings else reasonings
     pairs, rows = [(p, ex) for p in prompts for ex in examples], []
     for s in range(0, len(pairs), batch_size):
         chunk = pairs[s:s + batch_size]
-        rs = [reasonings[(s + j) % len(examples)] for j in range(len(chunk))] if reasonings else None  # each row's example's chain
+        rs = _chunk_reasonings(reasonings, s, len(chunk), len(examples))  # each row's example's chain
         if fresh_reasoning: rows.append(_fresh_rows(model, tok, task, chunk, rs, max_new_tokens, answer_tokens, layout, loss.ce_temperature, prefix_cache))
         else: rows.append(_reused_rows(model, tok, task, chunk, rs, layout, loss, prefix_cache))
-    ce, pn, ok, rs = torch.cat([r[0] for r in rows]), torch.cat([r[1] for r in rows]), sum((r[2] for r in rows), []), sum((r[3] for r in rows), [])
-    return _scores(prompts, ce, pn, ok, rs, loss.fluency, loss.lam, ranks)
+    return _scores(prompts, *_joined(rows), loss.fluency, loss.lam, ranks)
 
 # %% ../nbs/08_select.ipynb #8347fa5a
 def choose(scores:list[Score], selection:str='loss', lam:float=0.2, tie_break:str='first') -> int:
