@@ -28,23 +28,20 @@ def chance(task:str) -> tuple[float, str]:
 
 def judge(task:str, budget:int) -> dict:
     "The rule's two conditions for `task` at `budget`, with every number they rest on."
-    import numpy as np
-    from greater_nb.budget import budget_table, budget_comparisons, FIXED_PROMPTS
-    from greater_nb.measure import bootstrap_means
+    from greater_nb.budget import budget_table, budget_summary, budget_comparisons, FIXED_PROMPTS
     rows = budget_table(task)
     missing = sorted(set(FIXED_PROMPTS) - set(rows.prompt)) if len(rows) else sorted(FIXED_PROMPTS)
     if missing: raise SystemExit(f'{task}: no dev results for {missing}; run: python tools/run_budget.py --task {task} --no-choice')
-    at = rows[rows.budget == budget]
-    acc = at.groupby('prompt').correct.mean().sort_values(ascending=False)
-    best = acc.index[0]
-    lo, hi = np.quantile(bootstrap_means(at[at.prompt == best].sort_values('row').correct.to_numpy(float)), [.025, .975])
+    s = budget_summary(rows)   # accuracy with its 95% row-bootstrap interval, and the cut share, per (prompt, budget)
+    at = s[s.budget == budget].set_index('prompt').sort_values('accuracy', ascending=False, kind='stable')
+    best = at.index[0]; lo, hi = at.lo[best], at.hi[best]
     c, c_why = chance(task)
     _, pairs = budget_comparisons(rows, budget, old=budget)
     differ = {f'{a} vs {b}': dict(diff=p.diff, p=p.p, p_holm=p.p_holm, lo=p.lo, hi=p.hi)
               for (a, b), p in pairs.items()}
     a_ok = any(d['p_holm'] < ALPHA for d in differ.values())
     b_ok = bool(lo > c)
-    return dict(task=task, budget=budget, accuracy=acc.round(4).to_dict(), cut=at.groupby('prompt').cut.mean().round(4).to_dict(),
+    return dict(task=task, budget=budget, accuracy=at.accuracy.round(4).to_dict(), cut=at.cut.round(4).to_dict(),
                 best=best, best_ci=[float(lo), float(hi)], chance=c, chance_why=c_why, pairs=differ,
                 a_prompts_differ=a_ok, b_best_above_chance=b_ok, qualifies=a_ok and b_ok)
 
