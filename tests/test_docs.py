@@ -367,6 +367,11 @@ def test_page_fixes(monkeypatch):
             '<a class="figure-link" href="_images/p.png" title="Open the full-size figure"><img alt="a" src="_images/p.png" /></a>')
     md = build_docs._fix_links('[data](data_samples/README.md)', Path('index.ipynb'), NBS, {})
     assert md.startswith('[data](https://github.com/') and md.endswith('/data_samples/README.md)'), md
+    from fastcore.basics import AttrDict
+    cell = AttrDict(cell_type='markdown', source='`load_task` reads; `_replay_step` and `checkers._Raised` are helpers.')
+    build_docs.add_public_links(cell)  # a private name has no anchor on any page: a link to it would be dead
+    assert cell.source.startswith('[`load_task`](') and cell.source.endswith('; `_replay_step` and `checkers._Raised` are helpers.'), cell.source
+    test_eq([build_docs.is_private(s) for s in ('_image', 'Task._cache', '__init__', 'Task.parse')], [True, True, False, False])
     sig = '### Score\n\n```python\ndef Score(\n    ce:float, # CE\n)->None:\n```\n\n*Score(ce: float)*\n'
     test_eq(build_docs._classes_as_classes(sig), '### Score\n\n```python\nclass Score(\n    ce:float, # CE\n):\n```\n')
 

@@ -73,7 +73,7 @@ def navigation(src:Path) -> list[tuple[str, list[Path]]]:
 def docs_filter():
     "nbdev's `FilterDefaults` with `exec_show_docs` replaced by a version that runs only what the API docs need."
     from nbdev.config import get_config
-    from nbdev.processors import FilterDefaults, exec_show_docs, _show_docs, cell_lang
+    from nbdev.processors import FilterDefaults, exec_show_docs, add_links, _show_docs, cell_lang
     from fastcore.basics import str2bool
     flags = get_config().tst_flags
     skip_flags = set(flags.split() if isinstance(flags, str) else flags or [])
@@ -106,9 +106,27 @@ def docs_filter():
                                    f'{cell.source}\n{type(self.k.exc).__name__}: {self.k.exc}') from self.k.exc
             if not _show_docs(cell.parsed_() or []): cell.outputs = saved
 
+    swap = {exec_show_docs: exec_saved_show_docs, add_links: add_public_links}
     class DocsFilter(FilterDefaults):
-        def base_procs(self): return [exec_saved_show_docs if p is exec_show_docs else p for p in super().base_procs()]
+        def base_procs(self): return [swap.get(p, p) for p in super().base_procs()]
     return DocsFilter
+
+def is_private(sym:str) -> bool:
+    "`_raised`, `Task._cache`: nbdev shows no docs for a name with one leading underscore, so a link to it would be dead."
+    last = sym.split('.')[-1]
+    return last.startswith('_') and not last.startswith('__')
+
+def add_public_links(cell):
+    """nbdev's `add_links` (a backticked library name in Markdown becomes a link to its docs), except for private
+    names: prose may name a helper (`_replay_step`), but no page has an anchor for it."""
+    from nbdev.doclinks import NbdevLookup
+    class PublicLookup(NbdevLookup):
+        def doc(self, sym): return None if is_private(sym) else super().doc(sym)
+    nl = PublicLookup()
+    if cell.cell_type == 'markdown': cell.source = nl.linkify(cell.source)
+    for o in cell.get('outputs', []):
+        md = (o.get('data') or {}).get('text/markdown')
+        if md is not None: o.data['text/markdown'] = nl.linkify(''.join(md) if isinstance(md, list) else md)
 
 def process(src:Path, dst:Path) -> dict[Path, Path]:
     "nbdev-process every notebook under `src` into `dst` (other files copied); returns {source: processed}."
