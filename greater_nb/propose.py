@@ -120,10 +120,11 @@ def _union(sets:list[set[int]], q:int, n_sets:int, rng:random.Random) -> set[int
 # %% ../nbs/03_propose.ipynb #2fcc799a
 def _grown_union(logprobs:torch.Tensor, k:int, q:int, n_sets:int, allowed:torch.Tensor, rng:random.Random, min_size:int, n_tokens:int) -> set[int]:
     "The union of intersections of top-`k` sets, `k` widened by 2 until it has `min_size` tokens (or `k` covers all `n_tokens`)."
+    k = min(k, n_tokens)  # never past the allowed tokens: a wider top-k would take masked (-inf) ones, or overrun the vocabulary
     while True:
         union = _union(topk_sets(logprobs, k, allowed), q, n_sets, rng)
         if len(union) >= min_size or k >= n_tokens: return union
-        k += 2
+        k = min(k + 2, n_tokens)
 
 # %% ../nbs/03_propose.ipynb #6027789e
 def union_of_intersections(
