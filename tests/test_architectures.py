@@ -59,15 +59,15 @@ def one_thread():
     yield
     torch.set_num_threads(n)
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope='session')
 def task(): return load_task('web_of_lies')
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope='session')
 def src_tok():
     "The embedded model's tokenizer, from its converted folder (no model weights are loaded)."
     return AutoTokenizer.from_pretrained(convert_gguf(embedded_gguf()))
 
-@pytest.fixture(scope='module', params=ARCHS)
+@pytest.fixture(scope='session', params=ARCHS)
 def arch(request, tmp_path_factory, src_tok):
     "(name, folder, model, tok): a tiny random model saved with its tokenizer, then loaded back with `load_model`."
     name = request.param
@@ -269,4 +269,4 @@ def test_optimize_step_and_evaluate(arch, task):
     assert [x['gold'] for x in r.records] == [e.answer for e in task.dev[:3]]
     assert all(0 < x['gold_loss'] < float('inf') for x in r.records)
 
-pytestmark = pytest.mark.xdist_group('arch')  # one pytest-xdist worker runs this file (module fixtures)
+pytestmark = pytest.mark.xdist_group('arch')  # one pytest-xdist worker runs this file (its fixtures are built once per session)

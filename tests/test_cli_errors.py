@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 pytestmark = [pytest.mark.skipif(sys.platform == 'win32', reason='forks, POSIX signals and file modes'),
-              pytest.mark.xdist_group('cli')]  # one pytest-xdist worker runs this file (module fixtures)
+              pytest.mark.xdist_group('cli')]  # one pytest-xdist worker runs this file (its fixtures are built once per session)
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 # one thread per process: on a shared 2-core machine, torch's default two spinning threads make each step several times slower
@@ -85,7 +85,7 @@ def fresh(argv, cwd:Path, env:dict|None=None, timeout:float=600) -> Result:
                        timeout=timeout, stdin=subprocess.DEVNULL)
     return Result(r.returncode, r.stdout, r.stderr, time.time() - t)
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope='session')
 def cli(tmp_path_factory):
     s = ForkServer(tmp_path_factory.mktemp('cli-io'))
     yield s
@@ -371,7 +371,7 @@ def lines_of(log:Path) -> list[str]: return log.read_text().splitlines() if log.
 def steps_of(log:Path) -> list[dict]:
     return [{k: v for k, v in json.loads(l).items() if k != 'times'} for l in lines_of(log)[1:]]
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope='session')
 def two_writers(tmp_path_factory, cli):
     "An uninterrupted 2-step run (the reference for the tests below), and a second process started on its log meanwhile."
     d = tmp_path_factory.mktemp('two-writers')

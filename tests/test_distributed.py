@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 pytestmark = [pytest.mark.skipif(sys.platform == 'win32', reason='torchrun and POSIX signals'),
-              pytest.mark.xdist_group('distributed')]  # one pytest-xdist worker runs this file (module fixture)
+              pytest.mark.xdist_group('distributed')]  # one pytest-xdist worker runs this file (its fixture is built once per session)
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 ENV = {**{k: v for k, v in os.environ.items() if k not in ('WORLD_SIZE', 'RANK', 'LOCAL_RANK', 'GREATER_NB_TEST_EXIT')},
@@ -45,7 +45,7 @@ def check_same(got:list[dict], want:list[dict]):
         assert g.keys() == w.keys()
         for k in g.keys() - {'times'}: assert close(g[k], w[k]), (g['step'], k, g[k], w[k])
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope='session')
 def one(tmp_path_factory) -> list[dict]:
     "The reference: the tiny run in one process."
     d = tmp_path_factory.mktemp('one')

@@ -12,10 +12,10 @@ from greater_nb.steppers import stepper, StaticStepper
 from greater_nb.prefix import PrefixCache
 import greater_nb.evaluate as ev
 
-pytestmark = pytest.mark.xdist_group('fastpath')  # one pytest-xdist worker runs this file (module fixtures)
+pytestmark = pytest.mark.xdist_group('fastpath')  # one pytest-xdist worker runs this file (its fixtures are built once per session)
 COT = 'Use proper logical reasoning and think step by step. Finally, give the actual correct answer.'
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope='session')
 def setup():
     torch.manual_seed(0)
     model, tok = load_model(dtype='float32', device='cpu')
@@ -25,7 +25,7 @@ def setup():
     inputs = [ChatLayout(tok).encode(e.question, cot)[0] for e in exs]
     return model, tok, task, exs, cot, inputs
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope='session')
 def reference(setup):
     "The eager reference: transformers' own forward, checking for the end after every token."
     model, tok, task, exs, cot, inputs = setup

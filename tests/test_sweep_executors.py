@@ -8,7 +8,7 @@ from greater_nb.sweep import Study, run_sweep, row_table
 TINY = Study('tiny', ['sports_understanding'], {'paper': {}, 'zs-cot': {'prompt': 'Think step by step.'}},
              base=dict(steps=1, n_train=1, max_new_tokens=8, k=5, q=1), seeds=[0, 1], evals={'dev': 2})
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope='session')
 def serial():
     st = dataclasses.replace(TINY, root=tempfile.mkdtemp())
     return st, run_sweep(st, progress=False)
@@ -35,4 +35,4 @@ def test_dask_local_cluster(serial):
 def test_process_pool(serial):
     with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context('spawn')) as ex: check(ex, serial)
 
-pytestmark = pytest.mark.xdist_group('sweep')  # one pytest-xdist worker runs this file (module fixtures)
+pytestmark = pytest.mark.xdist_group('sweep')  # one pytest-xdist worker runs this file (its fixtures are built once per session)

@@ -67,7 +67,7 @@ def _link_deps(dest:Path, wheel:Path) -> None:
             p = Path(d.locate_file(t))
             if p.exists() and not (dest/t).exists() and not OWN.match(t): (dest/t).symlink_to(p)
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope='session')
 def built(tmp_path_factory):
     "(sdist, wheel) built with `python -m build` from a copy of the build's sources (the checkout stays untouched)."
     tmp = tmp_path_factory.mktemp('build')
