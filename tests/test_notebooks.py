@@ -7,8 +7,7 @@ A failing notebook's traceback is part of the pytest failure message.
 
 Each notebook runs in a fresh Python process: notebooks load models, and memory an executed notebook held is only
 returned when its process ends (run in one process, a full test session grew past 10 GiB). Under pytest-xdist
-(`make test` runs two workers on two cores) each process gets one torch thread, so the workers do not
-oversubscribe the cores.
+each process inherits its worker's share of the cores (`OMP_NUM_THREADS`, set in tests/conftest.py).
 """
 import json, os, re, resource, subprocess, sys, time
 from pathlib import Path
@@ -46,7 +45,6 @@ sys.exit(0 if ok else 1)
 def _run(nb:Path, **env_extra):
     skip, force = _flags()
     env = {**os.environ, **env_extra}
-    if os.environ.get('PYTEST_XDIST_WORKER'): env.setdefault('OMP_NUM_THREADS', '1')
     t, cpu = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     r = subprocess.run([sys.executable, '-c', _RUN, str(nb), ' '.join(skip), ' '.join(force), str(ROOT), str(CFG.get('cell_timeout') or None)],
                        capture_output=True, text=True, env=env, cwd=nb.parent)
