@@ -96,7 +96,7 @@ def agreement_table(res:dict, ns=NS, pairs:int=500, seed:int=0) -> 'pd.DataFrame
     for i, d in res['positions'].items():
         for n in ns:
             a = draw_agreement(np.array(d['grad']), n, pairs=pairs, seed=seed)
-            rows.append(dict(position=i, n=n, candidates=len(d['candidates']), overlap=a[:, 0].mean(), top1=a[:, 1].mean(),
+            rows.append(dict(position=int(i), n=n, candidates=len(d['candidates']), chance=MU / len(d['candidates']), overlap=a[:, 0].mean(), top1=a[:, 1].mean(),
                              lo=np.quantile(a[:, 0], .025), hi=np.quantile(a[:, 0], .975)))
     return pd.DataFrame(rows)
 
