@@ -1,6 +1,6 @@
-"""The test session's torch threads (tests/conftest.py): a worker's share of the cores, never more."""
+"""How `make test` shares the machine under pytest-xdist: torch threads per worker (tests/conftest.py), and xdist groups."""
 import os
-import torch
+import pytest, torch
 from conftest import worker_threads
 
 def test_worker_share():
@@ -13,3 +13,11 @@ def test_this_worker_does_not_oversubscribe():
     if n is None: return  # not under xdist: torch's default
     assert torch.get_num_threads() <= n, (torch.get_num_threads(), n, os.environ.get('OMP_NUM_THREADS'))
     assert int(os.environ['OMP_NUM_THREADS']) <= n
+
+@pytest.mark.xdist_group('probe')
+def test_xdist_groups_reach_the_scheduler(request):
+    """`make test` runs `--dist loadgroup`: a file's `xdist_group` keeps its tests on one worker, so a session fixture
+    (the docs site, a loaded model) is built once. xdist marks a grouped test by suffixing its node id with `@group`;
+    where that suffix is lost (pytest 9.2 with pytest-xdist 3.8), every group is spread over the workers."""
+    if not request.config.getvalue('loadgroup'): pytest.skip('not run with --dist loadgroup')
+    assert request.node.nodeid.endswith('@probe'), f'{request.node.nodeid}: xdist groups are ignored (pytest-dev/pytest-xdist#1386)'
