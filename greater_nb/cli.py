@@ -15,6 +15,7 @@ from .evaluate import evaluate, EvalResult, check_eval_args, check_int
 from .optimizer import (GreaterConfig, reference_code, optimize, ZS_COT, train_examples, resume_config, open_run,
                                   run_lock, check_log_path, check_writable, atomic_write, _state_path)
 from .distributed import from_env, stop_on_sigterm, check_shares, is_main, world_size, RankFailed
+from .gguf import embedded_gguf, cache_dir, _gguf_key
 
 # %% auto #0
 __all__ = ['DISK_FULL', 'parser', 'check_output', 'check_text', 'warn_long', 'model_limits', 'check_limits', 'cmd_eval',
@@ -111,12 +112,18 @@ def warn_long(text:str, what:str):
 # %% ../nbs/appendix/a1_cli.ipynb #b9ac550a
 _FALLBACK = dict(vocab=1 << 20, positions=1 << 17)   # the rule when a model's config cannot be read: k ≤ 1,048,576, chains ≤ 131,072 tokens
 
+def _config_of(name:str|None) -> dict:
+    "The model's config, without weights. A GGUF not yet converted is read from its own metadata: a check never starts the conversion."
+    p = embedded_gguf() if name is None else Path(str(name)).expanduser()
+    if p.suffix == '.gguf' and not (cache_dir()/'models'/_gguf_key(p)/'config.json').exists():
+        from transformers.modeling_gguf_pytorch_utils import load_gguf_checkpoint
+        return load_gguf_checkpoint(str(p), return_tensors=False)['config']
+    from transformers import AutoConfig
+    return AutoConfig.from_pretrained(_resolve_source(name)[0]).to_dict()
+
 def model_limits(name:str|None) -> dict:
     "The model's vocabulary size and longest sequence (`max_position_embeddings`), read from its config without loading weights; the fallback rule where that config cannot be read."
-    try:
-        from transformers import AutoConfig
-        c = AutoConfig.from_pretrained(_resolve_source(name)[0])
-        got = dict(vocab=getattr(c, 'vocab_size', None), positions=getattr(c, 'max_position_embeddings', None))
+    try: c = _config_of(name); got = dict(vocab=c.get('vocab_size'), positions=c.get('max_position_embeddings'))
     except Exception: got = {}
     return {k: v if isinstance(v, int) and v > 0 else _FALLBACK[k] for k, v in {**_FALLBACK, **got}.items()}
 
@@ -274,6 +281,7 @@ def cmd_optimize(a) -> dict:
     task = load_task(a.task)
     cfg = _optimize_config(a, on0)
     log = a.log or on0(lambda: Path('runs')/f"{task.name}-{time.strftime('%Y%m%d-%H%M%S')}.jsonl")
+    on0(lambda: (check_output(log, 'run log'), check_log_path(log, a.resume)))  # a bad --log is refused before anything reads the model
     _check_optimize(a, task, cfg, ranks)
     with contextlib.ExitStack() as held:
         on0(lambda: _open_log(held, log, cfg, task, a.resume, a.model or 'embedded'))

@@ -189,6 +189,7 @@ def setup_busy(name):
     return f
 
 def setup_model_dir(d, stack): write_run(d); (d/'m').mkdir()
+def setup_unconverted(d, stack): (d/'cache').mkdir(); return dict(GREATER_NB_CACHE=str(d/'cache'))  # a fresh machine: nothing converted
 
 import torch  # noqa: E402
 NO_GPU = 'cuda' if not torch.cuda.is_available() else f'cuda:{torch.cuda.device_count()}'  # a CUDA device this machine lacks
@@ -228,6 +229,11 @@ CASES = [
     Case('init-prompt-not-utf8', O + ['--init-prompt', '\udcc3x'], '--init-prompt holds a byte that is not UTF-8 (0xc3 at character 0)'),
     Case('k-beyond-vocabulary', O + ['--k', '100000'], "k=100000 is more than the model's 49,152 tokens"),
     Case('max-new-tokens-beyond-positions', E + ['--max-new-tokens', str(10**9)], 'max_new_tokens=1,000,000,000 is more than the 8,192 positions'),
+    # on a fresh machine the limits come from the GGUF's metadata: no conversion (files in cache/, a progress bar) first
+    Case('k-beyond-vocabulary-unconverted', O + ['--k', '100000'], "k=100000 is more than the model's 49,152 tokens", setup_unconverted),
+    Case('max-new-tokens-beyond-positions-unconverted', E + ['--max-new-tokens', str(10**9)], 'max_new_tokens=1,000,000,000 is more than the 8,192 positions', setup_unconverted),
+    Case('optimize-log-symlink-unconverted', O + ['--log', 'link.json'], 'run log link.json is a symbolic link',
+         lambda d, stack: (setup_link(d, stack), setup_unconverted(d, stack))[1]),
     Case('world-size-malformed', O, "WORLD_SIZE='two' is not a whole number", env=dict(WORLD_SIZE='two')),
     Case('world-size-without-rank', O, 'RANK is not set but WORLD_SIZE=2 is', env=dict(WORLD_SIZE='2')),
     Case('eval-under-torchrun', E, 'eval runs in one process: start it without torchrun', env=dict(WORLD_SIZE='2', RANK='0')),
