@@ -15,7 +15,7 @@ from .evaluate import evaluate, EvalResult, check_eval_args, check_int
 from .optimizer import (GreaterConfig, reference_code, optimize, ZS_COT, train_examples, resume_config, open_run,
                                   run_lock, check_log_path, check_writable, atomic_write, _state_path)
 from .distributed import from_env, stop_on_sigterm, check_shares, is_main, world_size, RankFailed
-from .gguf import embedded_gguf, cache_dir, _gguf_key
+from .gguf import embedded_gguf, _converted
 
 # %% auto #0
 __all__ = ['DISK_FULL', 'parser', 'check_output', 'check_text', 'warn_long', 'model_limits', 'check_limits', 'cmd_eval',
@@ -115,7 +115,7 @@ _FALLBACK = dict(vocab=1 << 20, positions=1 << 17)   # the rule when a model's c
 def _config_of(name:str|None) -> dict:
     "The model's config, without weights. A GGUF not yet converted is read from its own metadata: a check never starts the conversion."
     p = embedded_gguf() if name is None else Path(str(name)).expanduser()
-    if p.suffix == '.gguf' and not (cache_dir()/'models'/_gguf_key(p)/'config.json').exists():
+    if p.suffix == '.gguf' and not _converted(p):
         from transformers.modeling_gguf_pytorch_utils import load_gguf_checkpoint
         return load_gguf_checkpoint(str(p), return_tensors=False)['config']
     from transformers import AutoConfig

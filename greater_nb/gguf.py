@@ -37,6 +37,11 @@ def _gguf_key(path:Path) -> str:
     h = hashlib.sha1(f'{path.name}:{st.st_size}:{int(st.st_mtime)}'.encode()).hexdigest()[:12]
     return f'{path.stem}-{h}'
 
+def _converted(path:Path) -> Path|None:
+    "The folder `convert_gguf` made for `path`, or None before its first conversion."
+    dest = cache_dir()/'models'/_gguf_key(Path(path))
+    return dest if (dest/'config.json').exists() else None
+
 # %% ../nbs/appendix/a3_gguf.ipynb #e054ea8a
 def _write_checkpoint(model, tok, folder:Path):
     "Save `model` (float32, de-quantized) and `tok` into `folder`, without the output head when it is tied to the embeddings."
@@ -68,8 +73,7 @@ def convert_gguf(
 ) -> Path:
     "Convert a GGUF checkpoint once into a cached float32 transformers checkpoint; returns its folder."
     path = Path(path)
-    dest = cache_dir()/'models'/_gguf_key(path)
-    if (dest/'config.json').exists(): return dest
+    if (done := _converted(path)): return done
     tok = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
     model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name, dtype=torch.float32)
-    return _write_folder(dest, lambda tmp: _write_checkpoint(model, tok, tmp))
+    return _write_folder(cache_dir()/'models'/_gguf_key(path), lambda tmp: _write_checkpoint(model, tok, tmp))

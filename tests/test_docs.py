@@ -66,20 +66,16 @@ def served(site):
 def fixture_served(fixture_site):
     with Server(fixture_site) as url: yield url
 
-_CRAWLS = {}  # site folder -> its crawl: once per session, although the browser is per module (see `browser`)
+@pytest.fixture(scope='module')  # module: one sync Playwright at a time per process (the widgets test starts its own)
+def report(browser, served, site):
+    t = time.time()
+    rep = crawl(browser, served, pages_url=build_docs.site_url(), site_dir=site)
+    print(f'\ncrawled {len(rep.pages)} pages in {time.time() - t:.0f}s')
+    return rep
 
-def _crawl_once(browser, url:str, site:Path):
-    if site not in _CRAWLS:
-        t = time.time()
-        _CRAWLS[site] = crawl(browser, url, pages_url=build_docs.site_url(), site_dir=site)
-        print(f'\ncrawled {len(_CRAWLS[site].pages)} pages of {site} in {time.time() - t:.0f}s')
-    return _CRAWLS[site]
-
-@pytest.fixture(scope='module')  # module, because of `browser`; the crawl itself is cached for the session
-def report(browser, served, site): return _crawl_once(browser, served, site)
-
-@pytest.fixture(scope='module')  # module, because of `browser`; the crawl itself is cached for the session
-def fixture_report(browser, fixture_served, fixture_site): return _crawl_once(browser, fixture_served, fixture_site)
+@pytest.fixture(scope='module')  # module: one sync Playwright at a time per process (the widgets test starts its own)
+def fixture_report(browser, fixture_served, fixture_site):
+    return crawl(browser, fixture_served, pages_url=build_docs.site_url(), site_dir=fixture_site)
 
 def _nbdev_page(rel:Path) -> set[str]:
     "The page names nbdev may give notebook `rel`: without its number prefix (it has a title), or as it is."
@@ -421,4 +417,4 @@ def test_documentation_url_is_the_pages_url():
     assert 'make docs' in wf and re.search(r'path:\s*_site\b', wf) and 'actions/deploy-pages' in wf
     assert urls['Documentation'] in wf
 
-pytestmark = pytest.mark.xdist_group('docs')  # one pytest-xdist worker runs this file (its fixtures are built once per session)
+pytestmark = pytest.mark.xdist_group('docs')  # one pytest-xdist worker runs this file (module fixtures)
