@@ -15,9 +15,10 @@ from .optimizer import GreaterConfig, reference_code, ZS_COT
 from .sweep import Study
 
 # %% auto #0
-__all__ = ['RESULTS', 'MAIN_TASK', 'BBH_TASK', 'BUDGET', 'EVALS', 'SEEDS', 'PAPER', 'SURVEY_TASKS', 'STUDIES', 'CHOICE',
-           'config_diff', 'published_prompt', 'combined_rows', 'choose_on_dev', 'fixed_prompts', 'rank_on_dev',
-           'dev_choice', 'chains_cut', 'eval_records', 'three_way', 'choice_arms', 'tiny', 'progress',
+__all__ = ['RESULTS', 'MAIN_TASK', 'BBH_TASK', 'BUDGET', 'EVALS', 'SEEDS', 'PAPER', 'SURVEY_TASKS', 'STUDIES', 'V2_BUDGET',
+           'V2_SEEDS', 'V2_EVALS', 'NEUTRAL', 'V2_FIXED', 'V2_GREATER', 'V2_STUDIES', 'ALL_STUDIES', 'CHOICE',
+           'config_diff', 'published_prompt', 'two_sweeps', 'combined_rows', 'choose_on_dev', 'fixed_prompts',
+           'rank_on_dev', 'dev_choice', 'chains_cut', 'eval_records', 'three_way', 'choice_arms', 'tiny', 'progress',
            'finished_variants', 'overlap_lines', 'verdict_lines', 'hardware', 'where_run', 'report']
 
 # %% ../nbs/ablations/00_studies.ipynb #4060d242
@@ -70,6 +71,29 @@ STUDIES = {
                     base=dict(BUDGET), evals={'dev': 50}),
 }
 
+# %% ../nbs/ablations/00_studies.ipynb #8b306827
+V2_BUDGET = dict(n_train=1, max_new_tokens=256)   # results/n_train/choice.json, results/budget/choice.json
+V2_SEEDS = [0, 1, 2, 3, 4]
+V2_EVALS = {'dev': None}                           # every dev row; 'test' is added once the dev choice is committed
+NEUTRAL = 'Answer the question.'
+
+def two_sweeps(n_tokens:int, max_extra_tokens:int=GreaterConfig.max_extra_tokens) -> int:
+    "Steps for two full sweeps over a prompt of `n_tokens` tokens that may grow by `max_extra_tokens`."
+    return 2 * (n_tokens + max_extra_tokens)
+
+
+# %% ../nbs/ablations/00_studies.ipynb #350a7ec4
+V2_FIXED = {'paper init': {'prompt': ZS_COT}, 'no prompt': {'prompt': ''},
+            'zero-shot CoT': {'prompt': "Let's think step by step."}, 'neutral': {'prompt': NEUTRAL}}
+V2_GREATER = {'paper': {'steps': 52}, 'mean_nll': {'steps': 52, 'fluency': 'mean_nll'},
+              'paper from neutral': {'steps': 24, 'init_prompt': NEUTRAL},
+              'mean_nll from neutral': {'steps': 24, 'init_prompt': NEUTRAL, 'fluency': 'mean_nll'}}
+V2_STUDIES = {'v2_main': Study('v2_main', [MAIN_TASK], {'paper init': V2_FIXED['paper init'], 'paper': V2_GREATER['paper'],
+                                                        **V2_FIXED, **V2_GREATER},
+                               base=dict(V2_BUDGET), seeds=list(V2_SEEDS), evals=dict(V2_EVALS))}
+ALL_STUDIES = {**STUDIES, **V2_STUDIES}   # what `tools/run_studies.py` can run
+
+
 # %% ../nbs/ablations/00_studies.ipynb #51b0f892
 def combined_rows(names:list[str]|None=None, root=RESULTS) -> 'pd.DataFrame':
     "The row tables of several studies (default: all with results) in one, with a `study` column."
@@ -86,7 +110,7 @@ def choose_on_dev(task:str=MAIN_TASK, root=RESULTS, names:list[str]|None=None) -
     if dev.empty: raise ValueError(f'no dev evaluations of optimized prompts on {task!r} under {root}')
     g = dev.groupby(['study', 'variant'], sort=False)
     out = g.agg(dev_accuracy=('correct', 'mean'), dev_ce=('gold_loss', 'mean'), seeds=('seed', 'nunique')).reset_index()
-    out = out[[r.seeds == len(STUDIES[r.study].seeds) for r in out.itertuples()]]   # a variant with seeds missing is not ranked yet
+    out = out[[r.seeds == len(ALL_STUDIES[r.study].seeds) for r in out.itertuples()]]   # a variant with seeds missing is not ranked yet
     out = out.drop_duplicates(['variant', 'dev_accuracy', 'dev_ce'])   # the 'paper' variant appears in every study
     return out.sort_values(['dev_accuracy', 'dev_ce'], ascending=[False, True], ignore_index=True)
 
@@ -119,7 +143,7 @@ def dev_choice(task:str=MAIN_TASK, root=RESULTS, names:list[str]|None=None, note
     r = rank_on_dev(task, root, names)
     pick = lambda kind, cols: r[r.kind == kind].iloc[0][cols].to_dict()
     opt, fix = pick('optimized', ['study', 'variant', 'dev_accuracy', 'dev_ce']), pick('fixed', ['study', 'variant', 'prompt', 'dev_accuracy', 'dev_ce'])
-    cfg = STUDIES[opt['study']].config(opt['variant'], STUDIES[opt['study']].seeds[0])
+    cfg = ALL_STUDIES[opt['study']].config(opt['variant'], ALL_STUDIES[opt['study']].seeds[0])
     return dict(task=task, date=time.strftime('%Y-%m-%d'), optimizer={**opt, 'config': config_diff(cfg, drop=())},
                 fixed=fix, best_on_dev=r.kind.iloc[0], note=note)
 
@@ -159,7 +183,7 @@ def choice_arms(choice:dict|None=None, split:str='test', root=RESULTS) -> dict:
         g = rows[(rows.study == study) & (rows.variant == variant) & (rows.arm == a)].sort_values(['seed', 'row'])
         return {m: g[m].to_numpy(float).reshape(max(1, g.seed.nunique()), -1) for m in ('correct', 'gold_loss')}
     return {'start': arm(opt['study'], opt['variant'], 'init'), 'optimized': arm(opt['study'], opt['variant'], 'best'),
-            'best fixed': arm(fix['study'], fix['variant'], 'prompt' if STUDIES[fix['study']].variants[fix['variant']].get('prompt') is not None else 'init')}
+            'best fixed': arm(fix['study'], fix['variant'], 'prompt' if ALL_STUDIES[fix['study']].variants[fix['variant']].get('prompt') is not None else 'init')}
 
 # %% ../nbs/ablations/00_studies.ipynb #f262bb7e
 def tiny(study:Study, root:str) -> Study:

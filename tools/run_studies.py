@@ -8,20 +8,20 @@ processes, or on the Dask scheduler at ADDRESS. Studies run in the order given, 
 """
 import argparse, dataclasses, multiprocessing, sys, time
 from concurrent.futures import ProcessPoolExecutor
-from greater_nb.studies import STUDIES
+from greater_nb.studies import ALL_STUDIES
 from greater_nb.sweep import run_sweep
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('studies', nargs='*', default=list(STUDIES), help=f'default: all ({", ".join(STUDIES)})')
+    ap.add_argument('studies', nargs='*', default=list(ALL_STUDIES), help=f'default: all ({", ".join(ALL_STUDIES)})')
     ap.add_argument('--workers', type=int, default=2)
     ap.add_argument('--dask', default=None, help='address of a Dask scheduler (default: a local process pool)')
     ap.add_argument('--root', default='results')
     ap.add_argument('--tasks', nargs='+', default=None, help="run only these tasks' jobs (default: every task of each study)")
     ap.add_argument('--device', default=None, help="run the jobs on this device (default: each study's own, the CPU)")
     a = ap.parse_args(argv)
-    unknown = [s for s in a.studies if s not in STUDIES]
-    if unknown: sys.exit(f'run_studies: unknown study {unknown[0]!r}; studies: {", ".join(STUDIES)}')
+    unknown = [s for s in a.studies if s not in ALL_STUDIES]
+    if unknown: sys.exit(f'run_studies: unknown study {unknown[0]!r}; studies: {", ".join(ALL_STUDIES)}')
     if a.device:
         from greater_nb.models import check_device
         try: a.device = check_device(a.device)
@@ -32,7 +32,7 @@ def main(argv=None):
     else: ex = ProcessPoolExecutor(a.workers, mp_context=multiprocessing.get_context('spawn'))
     for name in a.studies:
         t = time.time()
-        s = dataclasses.replace(STUDIES[name], root=a.root, **({'device': a.device} if a.device else {}))
+        s = dataclasses.replace(ALL_STUDIES[name], root=a.root, **({'device': a.device} if a.device else {}))
         tasks = [t for t in a.tasks if t in s.tasks] if a.tasks else None
         if a.tasks and not tasks: continue   # this study has none of those tasks
         table = run_sweep(s, ex, tasks=tasks)
