@@ -21,7 +21,7 @@ from .loss import LossConfig
 from .select import top_mu
 from .optimizer import ZS_COT
 from .runlog import atomic_write
-from .budget import machine
+from .budget import machine, BUDGET_ROOT
 from .studies import RESULTS
 
 # %% auto #0
@@ -78,7 +78,7 @@ def rule_positions(prompt:list[int]) -> list[int]: return sorted({0, len(prompt)
 
 def measure_n_train(task:str='word_problems', budget:int|None=None, n_rows:int=N_ROWS, root=NTRAIN_ROOT) -> Path:
     "Run the measurement of `results/n_train/RULE.md` in float32 and write `root/<task>.json`."
-    budget = budget or json.loads((RESULTS/'budget'/'choice.json').read_text(encoding='utf-8'))['budget']
+    budget = budget or json.loads((BUDGET_ROOT/'choice.json').read_text(encoding='utf-8'))['budget']
     model, tok = load_model(dtype='float32')
     t, p, t0 = load_task(task), prompt_ids_of(tok, ZS_COT), time.perf_counter()
     exs = t.split('train')[:n_rows]

@@ -19,7 +19,8 @@ __all__ = ['RESULTS', 'MAIN_TASK', 'BBH_TASK', 'BUDGET', 'EVALS', 'SEEDS', 'PAPE
            'V2_SEEDS', 'V2_EVALS', 'NEUTRAL', 'V2_FIXED', 'V2_GREATER', 'V2_STUDIES', 'ALL_STUDIES', 'CHOICE',
            'config_diff', 'published_prompt', 'two_sweeps', 'combined_rows', 'choose_on_dev', 'fixed_prompts',
            'rank_on_dev', 'dev_choice', 'chains_cut', 'eval_records', 'three_way', 'choice_arms', 'tiny', 'progress',
-           'finished_variants', 'overlap_lines', 'verdict_lines', 'hardware', 'where_run', 'report']
+           'finished_variants', 'comparison_family', 'overlap_lines', 'verdict_lines', 'hardware', 'where_run',
+           'report']
 
 # %% ../nbs/ablations/00_studies.ipynb #4060d242
 RESULTS = _repo_root()/'results'   # the committed results of the full studies
@@ -214,7 +215,7 @@ def finished_variants(study:Study, p:'pd.DataFrame', task:str) -> list[str]:
     return [v for v in study.variants if done(v)]
 
 # %% ../nbs/ablations/00_studies.ipynb #af8d97c7
-def _family(study:Study, p, rows, task:str, split:str, reference:str|None, m:str) -> tuple[dict, list[str]]:
+def comparison_family(study:Study, p, rows, task:str, split:str, reference:str|None, m:str) -> tuple[dict, list[str]]:
     "The comparisons of one metric on `task` (`{label: Paired}`), and the labels of those whose runs are missing."
     from greater_nb.sweep import effects, paired
     ok, fam, missing = finished_variants(study, p, task), {}, []
@@ -254,7 +255,7 @@ def verdict_lines(study:Study, p:'pd.DataFrame', rows:'pd.DataFrame', task:str, 
     from greater_nb.measure import correct_family
     out = []
     for m in ('accuracy', 'CE'):
-        fam, missing = _family(study, p, rows, task, split, reference, m)
+        fam, missing = comparison_family(study, p, rows, task, split, reference, m)
         if fam:
             fam = correct_family(fam)
             out.append(f"- *{task}, {m}: {len(fam)} comparisons, intervals at {1 - 0.05 / len(fam):.2%} (Bonferroni), verdicts by Holm-adjusted p-values*")
