@@ -19,7 +19,7 @@
 `contrast_problems(page)` lists text in the widgets that is hard to read (contrast below 3:1 against the background it
 is drawn on, as WCAG computes it); the tests call it in the dark colour scheme too.
 """
-import functools, http.server, os, re, threading, time
+import functools, http.server, os, re, sys, threading, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urldefrag, urljoin, urlparse
@@ -34,11 +34,17 @@ LOCAL_HOST = '127.0.0.1'
 class _Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args): pass
 
+class _Httpd(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        "A browser that drops a connection it no longer needs is not an error; anything else prints its traceback."
+        if isinstance(sys.exc_info()[1], ConnectionError): return
+        super().handle_error(request, client_address)
+
 class Server:
     "`with Server(folder) as url:` serves `folder` at `url` (http://127.0.0.1:PORT/) from a thread."
     def __init__(self, folder): self.folder = str(folder)
     def __enter__(self):
-        self.httpd = http.server.ThreadingHTTPServer((LOCAL_HOST, 0), functools.partial(_Quiet, directory=self.folder))
+        self.httpd = _Httpd((LOCAL_HOST, 0), functools.partial(_Quiet, directory=self.folder))
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
         return f'http://{LOCAL_HOST}:{self.httpd.server_address[1]}/'
     def __exit__(self, *exc):

@@ -418,3 +418,21 @@ def test_documentation_url_is_the_pages_url():
     assert urls['Documentation'] in wf
 
 pytestmark = pytest.mark.xdist_group('docs')  # one pytest-xdist worker runs this file (module fixtures)
+
+def test_server_is_quiet_when_a_client_drops_but_not_on_real_errors(tmp_path, capsys):
+    "A browser closing a connection mid-transfer prints nothing; a real error in a handler still prints its traceback."
+    import socket, struct
+    (tmp_path/'big.bin').write_bytes(b'x' * (32 << 20))   # larger than the socket buffers, so the server is mid-write
+    with Server(tmp_path) as url:
+        host, port = url.split('//')[1].rstrip('/').split(':')
+        for _ in range(3):
+            s = socket.create_connection((host, int(port)))
+            s.sendall(b'GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n'); s.recv(1024)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0)); s.close()   # reset, as a browser may
+    assert 'Traceback' not in capsys.readouterr().err   # the server closed: its handler threads have finished
+    import site_check
+    httpd = site_check._Httpd(('127.0.0.1', 0), site_check._Quiet)
+    try: raise ValueError('a real bug in a handler')
+    except ValueError: httpd.handle_error(None, ('127.0.0.1', 0))
+    finally: httpd.server_close()
+    assert 'ValueError: a real bug in a handler' in capsys.readouterr().err
