@@ -16,7 +16,7 @@ from .sweep import Study
 
 # %% auto #0
 __all__ = ['RESULTS', 'MAIN_TASK', 'BBH_TASK', 'BUDGET', 'EVALS', 'SEEDS', 'PAPER', 'SURVEY_TASKS', 'STUDIES', 'V2_BUDGET',
-           'V2_SEEDS', 'V2_EVALS', 'NEUTRAL', 'V2_FIXED', 'V2_GREATER', 'V2_STUDIES', 'ALL_STUDIES', 'CHOICE',
+           'V2_SEEDS', 'V2_EVALS', 'NEUTRAL', 'V2_FIXED', 'V2_GREATER', 'V2_STUDIES', 'ALL_STUDIES', 'CHOICE', 'TINY',
            'config_diff', 'published_prompt', 'two_sweeps', 'combined_rows', 'choose_on_dev', 'fixed_prompts',
            'rank_on_dev', 'dev_choice', 'chains_cut', 'eval_records', 'three_way', 'choice_arms', 'tiny', 'progress',
            'finished_variants', 'comparison_family', 'overlap_lines', 'verdict_lines', 'hardware', 'where_run',
@@ -187,11 +187,14 @@ def choice_arms(choice:dict|None=None, split:str='test', root=RESULTS) -> dict:
             'best fixed': arm(fix['study'], fix['variant'], 'prompt' if ALL_STUDIES[fix['study']].variants[fix['variant']].get('prompt') is not None else 'init')}
 
 # %% ../nbs/ablations/00_studies.ipynb #f262bb7e
+TINY = dict(steps=1, n_train=1, max_new_tokens=8, k=5, q=1)   # a budget of seconds
+
 def tiny(study:Study, root:str) -> Study:
-    "`study` with a budget of seconds (its first task, 1 step, 1 question, 8-token chains, 2 held-out rows, 1 seed) under `root`."
+    "`study` on `TINY` (in its base and wherever a variant sets one of those sizes), its first task, 2 held-out rows and 1 seed, under `root`."
     import dataclasses
-    return dataclasses.replace(study, base={**study.base, 'steps': 1, 'n_train': 1, 'max_new_tokens': 8, 'k': 5, 'q': 1},
-                               tasks=study.tasks[:1], seeds=study.seeds[:1], evals={s: 2 for s in study.evals}, root=root)
+    variants = {v: {**o, **{k: x for k, x in TINY.items() if k in o}} for v, o in study.variants.items()}
+    return dataclasses.replace(study, base={**study.base, **TINY}, variants=variants, tasks=study.tasks[:1], seeds=study.seeds[:1],
+                               evals={s: 2 for s in study.evals}, root=root)
 
 # %% ../nbs/ablations/00_studies.ipynb #1a9c0ab0
 def progress(study:Study, root=RESULTS) -> 'pd.DataFrame':
