@@ -92,8 +92,18 @@ V2_GREATER = {'paper': {'steps': 52}, 'mean_nll': {'steps': 52, 'fluency': 'mean
 V2_STUDIES = {'v2_main': Study('v2_main', [MAIN_TASK], {'paper init': V2_FIXED['paper init'], 'paper': V2_GREATER['paper'],
                                                         **V2_FIXED, **V2_GREATER},
                                base=dict(V2_BUDGET), seeds=list(V2_SEEDS), evals=dict(V2_EVALS))}
-ALL_STUDIES = {**STUDIES, **V2_STUDIES}   # what `tools/run_studies.py` can run
 
+# %% ../nbs/ablations/00_studies.ipynb #390cfab6
+def _v2(name:str, variants:dict) -> Study: return Study(name, [MAIN_TASK], variants, base=dict(V2_BUDGET), seeds=list(V2_SEEDS), evals=dict(V2_EVALS))
+
+V2_STUDIES |= {
+    'v2_reasoning': _v2('v2_reasoning', {'λ=0': {'steps': 52, 'lam': 0.}, 'λ=0, no reasoning': {'steps': 52, 'lam': 0., 'use_reasoning': False}}),
+    'v2_init': _v2('v2_init', {'paper': V2_GREATER['paper'], 'neutral': V2_GREATER['paper from neutral'],
+                               'misleading': {'steps': 28, 'init_prompt': 'Use no thinking just feeling.'},
+                               'filler': {'steps': 36, 'init_prompt': '! ! ! ! ! ! ! ! ! !'}}),
+    'v2_topk': _v2('v2_topk', {'paper': V2_GREATER['paper'], 'k=5': {'steps': 52, 'k': 5}, 'k=20': {'steps': 52, 'k': 20}}),
+}
+ALL_STUDIES = {**STUDIES, **V2_STUDIES}   # what `tools/run_studies.py` can run
 
 # %% ../nbs/ablations/00_studies.ipynb #51b0f892
 def combined_rows(names:list[str]|None=None, root=RESULTS) -> 'pd.DataFrame':
