@@ -16,11 +16,11 @@ from .sweep import Study
 
 # %% auto #0
 __all__ = ['RESULTS', 'MAIN_TASK', 'BBH_TASK', 'BUDGET', 'EVALS', 'SEEDS', 'PAPER', 'SURVEY_TASKS', 'STUDIES', 'V2_BUDGET',
-           'V2_SEEDS', 'V2_EVALS', 'NEUTRAL', 'V2_FIXED', 'V2_GREATER', 'V2_STUDIES', 'ALL_STUDIES', 'CHOICE', 'TINY',
-           'config_diff', 'published_prompt', 'two_sweeps', 'combined_rows', 'choose_on_dev', 'fixed_prompts',
-           'rank_on_dev', 'dev_choice', 'chains_cut', 'eval_records', 'three_way', 'choice_arms', 'tiny', 'progress',
-           'finished_variants', 'comparison_family', 'overlap_lines', 'verdict_lines', 'hardware', 'where_run',
-           'report']
+           'V2_SEEDS', 'V2_EVALS', 'NEUTRAL', 'V2_FIXED', 'V2_GREATER', 'V2_MAIN', 'V2_STUDIES', 'ALL_STUDIES',
+           'CHOICE', 'TINY', 'config_diff', 'published_prompt', 'two_sweeps', 'combined_rows', 'choose_on_dev',
+           'fixed_prompts', 'rank_on_dev', 'dev_choice', 'chains_cut', 'eval_records', 'three_way', 'choice_arms',
+           'tiny', 'progress', 'finished_variants', 'comparison_family', 'overlap_lines', 'verdict_lines', 'hardware',
+           'where_run', 'report']
 
 # %% ../nbs/ablations/00_studies.ipynb #4060d242
 RESULTS = _repo_root()/'results'   # the committed results of the full studies
@@ -82,6 +82,10 @@ def two_sweeps(n_tokens:int, max_extra_tokens:int=GreaterConfig.max_extra_tokens
     "Steps for two full sweeps over a prompt of `n_tokens` tokens that may grow by `max_extra_tokens`."
     return 2 * (n_tokens + max_extra_tokens)
 
+def _v2(name:str, variants:dict) -> Study:
+    "A study of the second design: its budget, seeds and dev rows, on the main task."
+    return Study(name, [MAIN_TASK], variants, base=dict(V2_BUDGET), seeds=list(V2_SEEDS), evals=dict(V2_EVALS))
+
 
 # %% ../nbs/ablations/00_studies.ipynb #350a7ec4
 V2_FIXED = {'paper init': {'prompt': ZS_COT}, 'no prompt': {'prompt': ''},
@@ -89,13 +93,10 @@ V2_FIXED = {'paper init': {'prompt': ZS_COT}, 'no prompt': {'prompt': ''},
 V2_GREATER = {'paper': {'steps': 52}, 'mean_nll': {'steps': 52, 'fluency': 'mean_nll'},
               'paper from neutral': {'steps': 24, 'init_prompt': NEUTRAL},
               'mean_nll from neutral': {'steps': 24, 'init_prompt': NEUTRAL, 'fluency': 'mean_nll'}}
-V2_STUDIES = {'v2_main': Study('v2_main', [MAIN_TASK], {'paper init': V2_FIXED['paper init'], 'paper': V2_GREATER['paper'],
-                                                        **V2_FIXED, **V2_GREATER},
-                               base=dict(V2_BUDGET), seeds=list(V2_SEEDS), evals=dict(V2_EVALS))}
+V2_MAIN = ['paper init', 'paper', 'no prompt', 'zero-shot CoT', 'neutral', 'mean_nll', 'paper from neutral', 'mean_nll from neutral']  # job order
+V2_STUDIES = {'v2_main': _v2('v2_main', {v: {**V2_FIXED, **V2_GREATER}[v] for v in V2_MAIN})}
 
 # %% ../nbs/ablations/00_studies.ipynb #390cfab6
-def _v2(name:str, variants:dict) -> Study: return Study(name, [MAIN_TASK], variants, base=dict(V2_BUDGET), seeds=list(V2_SEEDS), evals=dict(V2_EVALS))
-
 V2_STUDIES |= {
     'v2_reasoning': _v2('v2_reasoning', {'λ=0': {'steps': 52, 'lam': 0.}, 'λ=0, no reasoning': {'steps': 52, 'lam': 0., 'use_reasoning': False}}),
     'v2_init': _v2('v2_init', {'paper': V2_GREATER['paper'], 'neutral': V2_GREATER['paper from neutral'],
