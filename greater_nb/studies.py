@@ -16,11 +16,11 @@ from .sweep import Study
 
 # %% auto #0
 __all__ = ['RESULTS', 'MAIN_TASK', 'BBH_TASK', 'BUDGET', 'EVALS', 'SEEDS', 'PAPER', 'SURVEY_TASKS', 'STUDIES', 'V2_BUDGET',
-           'V2_SEEDS', 'V2_EVALS', 'NEUTRAL', 'V2_FIXED', 'V2_GREATER', 'V2_MAIN', 'V2_STUDIES', 'ALL_STUDIES',
-           'CHOICE', 'TINY', 'config_diff', 'published_prompt', 'two_sweeps', 'combined_rows', 'choose_on_dev',
+           'V2_SEEDS', 'NEUTRAL', 'V2_FIXED', 'V2_GREATER', 'V2_MAIN', 'V2_STUDIES', 'ALL_STUDIES', 'CHOICE', 'TINY',
+           'config_diff', 'published_prompt', 'two_sweeps', 'v2_evals', 'combined_rows', 'choose_on_dev',
            'fixed_prompts', 'rank_on_dev', 'dev_choice', 'chains_cut', 'eval_records', 'three_way', 'choice_arms',
            'tiny', 'progress', 'finished_variants', 'comparison_family', 'overlap_lines', 'verdict_lines', 'hardware',
-           'where_run', 'report']
+           'where_run', 'study_choice', 'report']
 
 # %% ../nbs/ablations/00_studies.ipynb #4060d242
 RESULTS = _repo_root()/'results'   # the committed results of the full studies
@@ -75,16 +75,19 @@ STUDIES = {
 # %% ../nbs/ablations/00_studies.ipynb #8b306827
 V2_BUDGET = dict(n_train=1, max_new_tokens=256)   # results/n_train/choice.json, results/budget/choice.json
 V2_SEEDS = [0, 1, 2, 3, 4]
-V2_EVALS = {'dev': None}                           # every dev row; 'test' is added once the dev choice is committed
 NEUTRAL = 'Answer the question.'
 
 def two_sweeps(n_tokens:int, max_extra_tokens:int=GreaterConfig.max_extra_tokens) -> int:
     "Steps for two full sweeps over a prompt of `n_tokens` tokens that may grow by `max_extra_tokens`."
     return 2 * (n_tokens + max_extra_tokens)
 
+def v2_evals(name:str, root=RESULTS) -> dict:
+    "Every dev row; every test row too, but only once the study's dev choice is committed (`results/<name>/choice.json`)."
+    return {'dev': None, **({'test': None} if (Path(root)/name/'choice.json').exists() else {})}
+
 def _v2(name:str, variants:dict) -> Study:
     "A study of the second design: its budget, seeds and dev rows, on the main task."
-    return Study(name, [MAIN_TASK], variants, base=dict(V2_BUDGET), seeds=list(V2_SEEDS), evals=dict(V2_EVALS))
+    return Study(name, [MAIN_TASK], variants, base=dict(V2_BUDGET), seeds=list(V2_SEEDS), evals=v2_evals(name))
 
 
 # %% ../nbs/ablations/00_studies.ipynb #350a7ec4
@@ -122,7 +125,8 @@ def choose_on_dev(task:str=MAIN_TASK, root=RESULTS, names:list[str]|None=None) -
     if dev.empty: raise ValueError(f'no dev evaluations of optimized prompts on {task!r} under {root}')
     g = dev.groupby(['study', 'variant'], sort=False)
     out = g.agg(dev_accuracy=('correct', 'mean'), dev_ce=('gold_loss', 'mean'), seeds=('seed', 'nunique')).reset_index()
-    out = out[[r.seeds == len(ALL_STUDIES[r.study].seeds) for r in out.itertuples()]]   # a variant with seeds missing is not ranked yet
+    planned = {n: len(json.loads((Path(root)/n/'study.json').read_text())['seeds']) for n in out.study.unique()}   # as the results say
+    out = out[[r.seeds == planned[r.study] for r in out.itertuples()]]   # a variant with seeds missing is not ranked yet
     out = out.drop_duplicates(['variant', 'dev_accuracy', 'dev_ce'])   # the 'paper' variant appears in every study
     return out.sort_values(['dev_accuracy', 'dev_ce'], ascending=[False, True], ignore_index=True)
 
@@ -289,6 +293,19 @@ def where_run(study:str, root=RESULTS) -> str:
     if not (Path(root)/study/'runs').exists(): return 'nothing run yet'
     return '; '.join(dict.fromkeys(map(hardware, _results(study, root)))) or 'nothing run yet'
 
+
+# %% ../nbs/ablations/00_studies.ipynb #9e879aad
+def study_choice(study:Study, task:str=MAIN_TASK, root=RESULTS) -> dict:
+    "The dev ranking of every arm of the finished `study`, its best optimizing arm and best fixed prompt, and where it ran."
+    import time
+    p = progress(study, root)
+    if not p.finished.all(): raise ValueError(f'{study.name}: {int((~p.finished).sum())} of {len(p)} jobs are unfinished; the choice waits for all')
+    r = rank_on_dev(task, root, [study.name])
+    r = r[['kind', 'variant', 'prompt', 'dev_accuracy', 'dev_ce']].astype(object).where(r.notna(), None)
+    best = lambda kind: r[r.kind == kind].iloc[0].drop('kind').to_dict()
+    return dict(study=study.name, task=task, date=time.strftime('%Y-%m-%d'), rule=f'results/{study.name}/PLAN.md',
+                best_on_dev=r.iloc[0][['kind', 'variant']].to_dict(), optimizer=best('optimized'), fixed=best('fixed'),
+                ranking=r.to_dict('records'), ran_on=where_run(study.name, root))
 
 # %% ../nbs/ablations/00_studies.ipynb #d04099c4
 def _progress_lines(study:Study, p:'pd.DataFrame', root) -> list[str]:

@@ -130,3 +130,16 @@ def test_long_prompt_warns_and_limits(capsys):
     assert lim == dict(vocab=49152, positions=8192)
     check_limits(lim, k=49152, max_new_tokens=8192)
     with pytest.raises(ValueError, match="k=100000 is more than the model's 49,152 tokens"): check_limits(lim, k=100000)
+
+def test_choose_study_refuses_until_finished_then_writes_once(tmp_path, monkeypatch, capsys):
+    "tools/choose_study.py: one line while jobs are unfinished (nothing written), then the choice, then never a second one."
+    sys.path.insert(0, str(ROOT/'tools'))
+    import choose_study, greater_nb.studies as st
+    with pytest.raises(SystemExit, match='v2_main: 24 of 24 jobs are unfinished'): choose_study.main(['v2_main', '--root', str(tmp_path)])
+    assert not (tmp_path/'v2_main'/'choice.json').exists()
+    (tmp_path/'v2_main').mkdir()   # from here, a finished study: its ranking is study_choice's (tested in 00_studies)
+    monkeypatch.setattr(st, 'study_choice', lambda s, root: dict(study=s.name, root=str(root), best_on_dev={'kind': 'fixed', 'variant': 'neutral'}))
+    choose_study.main(['v2_main', '--root', str(tmp_path)])
+    assert json.loads((tmp_path/'v2_main'/'choice.json').read_text()) == dict(study='v2_main', root=str(tmp_path), best_on_dev={'kind': 'fixed', 'variant': 'neutral'})
+    assert 'commit it before any test row' in capsys.readouterr().out
+    with pytest.raises(SystemExit, match='exists: a study is chosen once'): choose_study.main(['v2_main', '--root', str(tmp_path)])
