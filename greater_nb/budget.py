@@ -20,7 +20,7 @@ from .studies import RESULTS
 # %% auto #0
 __all__ = ['BUDGETS', 'FIXED_PROMPTS', 'START', 'FINISH_SHARE', 'BUDGET_ROOT', 'is_cut', 'score_row', 'budget_batch', 'data_hash',
            'machine', 'result_path', 'check_reusable', 'run_budget', 'budget_table', 'budget_summary', 'choose_budget',
-           'write_choice', 'plot_budget', 'budget_comparisons']
+           'write_choice', 'plot_budget', 'budget_comparisons', 'chance_level', 'second_task_verdict']
 
 # %% ../nbs/ablations/07_budget.ipynb #d5d8fb55
 BUDGETS = (32, 64, 128, 192, 256)   # max_new_tokens of the reasoning chain
@@ -181,3 +181,26 @@ def budget_comparisons(rows:'pd.DataFrame', budget:int, old:int=64) -> tuple[dic
     by_budget = correct_family({p: paired_bootstrap(acc(p, old), acc(p, budget), 'accuracy') for p in ps})
     pairs = correct_family({(a, b): paired_bootstrap(acc(a, budget), acc(b, budget), 'accuracy') for a, b in combinations(ps, 2)})
     return by_budget, pairs
+
+# %% ../nbs/ablations/07_budget.ipynb #edb8cad9
+def chance_level(task:str, split:str='dev') -> tuple[float, str]:
+    "The rule's chance level on `split`: 50% for Yes/No answers, else the share of the most frequent gold answer."
+    from collections import Counter
+    golds = [e.answer for e in load_task(task).split(split)]
+    if set(golds) <= {'Yes', 'No'}: return 0.5, 'Yes/No: 50%'
+    a, n = Counter(golds).most_common(1)[0]
+    return n / len(golds), f'most frequent gold answer {a!r}: {n} of {len(golds)} {split} rows'
+
+# %% ../nbs/ablations/07_budget.ipynb #8b3854b6
+def second_task_verdict(task:str, budget:int, root=BUDGET_ROOT, alpha:float=0.05) -> dict:
+    "RULE.md's two conditions for candidate `task` at `budget` (its four fixed prompts on dev rows), with every number they rest on."
+    rows = budget_table(task, root)
+    missing = sorted(set(FIXED_PROMPTS) - set(rows.prompt)) if len(rows) else sorted(FIXED_PROMPTS)
+    if missing: raise ValueError(f'{task}: no dev results for {missing}; run: python tools/run_budget.py --task {task} --no-choice')
+    at = budget_summary(rows).query('budget == @budget').set_index('prompt').sort_values('accuracy', ascending=False, kind='stable')
+    best, (c, c_why) = at.index[0], chance_level(task)
+    pairs = {f'{a} vs {b}': dict(diff=p.diff, p=p.p, p_holm=p.p_holm, lo=p.lo, hi=p.hi) for (a, b), p in budget_comparisons(rows, budget, old=budget)[1].items()}
+    a_ok, b_ok = any(d['p_holm'] < alpha for d in pairs.values()), bool(at.lo[best] > c)
+    return dict(task=task, budget=budget, accuracy=at.accuracy.round(4).to_dict(), cut=at.cut.round(4).to_dict(), best=best,
+                best_ci=[float(at.lo[best]), float(at.hi[best])], chance=c, chance_why=c_why, pairs=pairs,
+                a_prompts_differ=a_ok, b_best_above_chance=b_ok, qualifies=a_ok and b_ok)
