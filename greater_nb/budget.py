@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 from .data import Task, load_task
-from .models import load_model, cpu_has_bf16
+from .models import load_model, cpu_has_bf16, cpu_name
 from .evaluate import rollout, prompt_ids_of
 from .optimizer import ZS_COT, atomic_write
 from .studies import RESULTS
@@ -62,9 +62,7 @@ def data_hash(exs:list) -> str:
 # %% ../nbs/ablations/07_budget.ipynb #c5e5f841
 def machine() -> dict:
     "The hardware and software a number was computed with."
-    cpu = next((l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text().splitlines()
-                if l.startswith('model name')), platform.processor()) if Path('/proc/cpuinfo').exists() else platform.processor()
-    return dict(cpu=cpu, cpu_bf16=cpu_has_bf16(), machine=platform.machine(), threads=torch.get_num_threads(),
+    return dict(cpu=cpu_name(), cpu_bf16=cpu_has_bf16(), machine=platform.machine(), threads=torch.get_num_threads(),
                 torch=torch.__version__)
 
 # %% ../nbs/ablations/07_budget.ipynb #bf4350d5

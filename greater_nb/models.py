@@ -18,7 +18,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from .gguf import EMBEDDED_GGUF, embedded_gguf, cache_dir, convert_gguf
 
 # %% auto #0
-__all__ = ['CPU_BF16_ENV', 'default_device', 'check_device', 'cpu_has_bf16', 'resolve_dtype', 'hub_reachable',
+__all__ = ['CPU_BF16_ENV', 'default_device', 'check_device', 'cpu_has_bf16', 'cpu_name', 'resolve_dtype', 'hub_reachable',
            'check_model_source', 'load_model', 'ChatLayout', 'pad', 'pad_left', 'right_pad', 'positions',
            'EMBEDDED_GGUF', 'embedded_gguf', 'cache_dir', 'convert_gguf']
 
@@ -69,6 +69,14 @@ def cpu_has_bf16() -> bool:
     try: flags = Path('/proc/cpuinfo').read_text()
     except OSError: return False  # not Linux: be conservative
     return bool(re.search(r'\b(avx512_bf16|amx_bf16)\b', flags))
+
+# %% ../nbs/01_models.ipynb #1f344792
+def cpu_name() -> str:
+    "This CPU's model name as /proc/cpuinfo gives it ('AMD EPYC 9R14 ...'), else what `platform` knows."
+    import platform
+    try: names = re.findall(r'^model name\s*:\s*(.+?)\s*$', Path('/proc/cpuinfo').read_text(), re.M)
+    except OSError: names = []
+    return names[0] if names else (platform.processor() or platform.machine())
 
 # %% ../nbs/01_models.ipynb #b7445c07
 _DTYPES = {'float32': torch.float32, 'fp32': torch.float32, 'float': torch.float32,

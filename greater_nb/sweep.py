@@ -6,7 +6,7 @@ Docs: https://greater-nb.github.io/greater_nb/sweep.html.md"""
 
 # %% ../nbs/11_sweep.ipynb #35f19fe0
 from __future__ import annotations
-import dataclasses, hashlib, json, os, platform, shutil, sys, time, unicodedata
+import dataclasses, hashlib, json, os, shutil, sys, time, unicodedata
 from concurrent.futures import Executor, as_completed
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
@@ -17,7 +17,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .data import load_task
-from .models import load_model
+from .models import load_model, cpu_name
 from .evaluate import evaluate, prompt_ids_of
 from .optimizer import GreaterConfig, optimize, read_log, _state_path, _EXACT_OPTIONS
 
@@ -385,7 +385,7 @@ def _run_record(job:Job, fp:dict) -> dict:
     "What a result records before anything runs: the job, what it runs on, and its fingerprint (with its hash, `key`)."
     return dict(study=job.study, task=job.task, variant=job.variant, seed=job.seed, config=job.config, prompt=job.prompt, evals_n=job.evals,
                 model=job.model or 'embedded', dtype=job.dtype, device=job.device, threads=job.threads,
-                torch=torch.__version__, cpu=platform.processor() or platform.machine(),
+                torch=torch.__version__, cpu=cpu_name(),
                 gpu=torch.cuda.get_device_name(job.device) if torch.device(job.device).type == 'cuda' else None, fingerprint=fp, key=_hash(fp))
 
 # %% ../nbs/11_sweep.ipynb #16dd7718
