@@ -326,7 +326,7 @@ def _records(tok, task:Task, batch:list[Example], ro:Rollout) -> list[dict]:
     for ex, r, a, g in zip(batch, ro.reasoning, ro.answer_ids, ro.gold_nll.tolist()):
         text = tok.decode(a, skip_special_tokens=True)
         pred = task.parse(text)
-        out.append(dict(question=ex.question, reasoning=tok.decode(r, skip_special_tokens=True), answer_text=text,
+        out.append(dict(question=ex.question, reasoning=tok.decode(r, skip_special_tokens=True), n_tokens=len(r), answer_text=text,
                         pred=pred, gold=ex.answer, correct=task.score(pred, ex.answer), gold_loss=g))
     return out
 

@@ -319,7 +319,7 @@ def _reuse_eval(job:Job, rel:Path, path:Path) -> bool:
 def _eval_file(job:Job, split:str, ids:list[int], r, tok) -> dict:
     "The evaluation file of `evaluate`'s result `r`: what it was computed on, the numbers, and every row's record."
     recs = [dict(row=i, pred=x['pred'], gold=x['gold'], correct=x['correct'], gold_loss=x['gold_loss'], answer_text=x['answer_text'],
-                 reasoning=x['reasoning']) for i, x in enumerate(r.records)]
+                 reasoning=x['reasoning'], n_tokens=x['n_tokens']) for i, x in enumerate(r.records)]
     return dict(task=job.task, split=split, n=r.n, prompt=tok.decode(ids), prompt_ids=ids, model=job.model or 'embedded',
                 dtype=job.dtype, device=job.device, settings=job.eval_kw, data=job.data or data_version(job.task),
                 code=CODE_VERSION, accuracy=r.accuracy, ce=r.loss, seconds=round(r.seconds, 2), records=recs)
