@@ -363,9 +363,14 @@ def test_special_tokens_in_a_prompt_are_text():
 
 # --- with the model: two writers, Ctrl-C, kill -9, a missing state file ------------------------------------------------
 
+def _default_sigint():
+    """In the child: Ctrl-C as a terminal delivers it. A shell without job control starts background jobs with SIGINT
+    ignored, and a child inherits that, so a suite started with `make test &` would otherwise send SIGINT to a deaf run."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
 def start(argv, cwd:Path) -> subprocess.Popen:
     return subprocess.Popen([PY, '-m', 'greater_nb.cli', *argv], cwd=cwd, env=ENV, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
 
 def wait_for(cond, what:str, timeout:float=600):
     t = time.time()
