@@ -243,8 +243,9 @@ def comparison_family(study:Study, p, rows, task:str, split:str, reference:str|N
         if v in ok: fam[what] = effects(rows, task, split, m, variants=[v])[v]
         else: missing.append(what)
     for v in ([v for v in study.variants if v != reference] if reference in study.variants else []):
-        what = f'{v} vs {reference}, optimized prompts ({m})'
-        if v in ok and reference in ok: fam[what] = paired(rows, task, split, (reference, 'best'), (v, 'best'), m)
+        fixed = 'prompt' in study.variants[v]   # a fixed prompt's arm is 'prompt': it has no optimized prompt
+        what = f'{v} vs {reference}, ' + ('fixed prompt vs optimized prompts' if fixed else 'optimized prompts') + f' ({m})'
+        if v in ok and reference in ok: fam[what] = paired(rows, task, split, (reference, 'best'), (v, 'prompt' if fixed else 'best'), m)
         else: missing.append(what)
     return fam, missing
 
