@@ -37,7 +37,8 @@ def main(argv=None):
     print(f'second task: {chosen}')
     if not a.dry_run:
         OUT.parent.mkdir(parents=True, exist_ok=True)
-        tmp = OUT.with_suffix('.tmp'); tmp.write_text(json.dumps(out, indent=1) + '\n', encoding='utf-8'); tmp.replace(OUT)
+        from greater_nb.runlog import atomic_write
+        atomic_write(OUT, json.dumps(out, indent=1) + '\n')
         print(f'wrote {OUT.relative_to(ROOT)}')
 
 if __name__ == '__main__': main()

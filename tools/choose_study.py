@@ -6,12 +6,13 @@ Only dev rows are read. It refuses, in one line, while any job of the study is u
 already has a choice: the plan commits the choice once, before any test row is evaluated. Commit the file; the
 study's definition then adds the test rows (`v2_evals`), and `python tools/run_studies.py STUDY` evaluates them.
 """
-import argparse, dataclasses, json, sys
+import argparse, json, sys
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 def main(argv=None):
     from greater_nb.studies import ALL_STUDIES, RESULTS, study_choice
+    from greater_nb.runlog import atomic_write
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('study')
     ap.add_argument('--root', default=str(RESULTS), help='the results folder (default: the committed results/)')
@@ -20,11 +21,11 @@ def main(argv=None):
     if a.study not in ALL_STUDIES: sys.exit(f'choose_study: unknown study {a.study!r}; studies: {", ".join(ALL_STUDIES)}')
     out = Path(a.root)/a.study/'choice.json'
     if out.exists(): sys.exit(f'choose_study: {out} exists: a study is chosen once, before its test rows (move it aside to choose again)')
-    try: c = study_choice(dataclasses.replace(ALL_STUDIES[a.study], root=a.root), root=a.root)
+    try: c = study_choice(ALL_STUDIES[a.study], root=a.root)
     except ValueError as e: sys.exit(f'choose_study: {e}')
     text = json.dumps(c, indent=1, ensure_ascii=False) + '\n'
     if a.dry_run: print(text, end=''); return
-    tmp = out.with_name('.choice.json.tmp'); tmp.write_text(text, encoding='utf-8'); tmp.replace(out)
+    atomic_write(out, text)
     print(f'wrote {out}: best on dev {c["best_on_dev"]}; commit it before any test row is evaluated')
 
 if __name__ == '__main__': main()
