@@ -20,7 +20,7 @@ __all__ = ['RESULTS', 'MAIN_TASK', 'BBH_TASK', 'BUDGET', 'EVALS', 'SEEDS', 'PAPE
            'config_diff', 'published_prompt', 'two_sweeps', 'v2_evals', 'combined_rows', 'choose_on_dev',
            'fixed_prompts', 'rank_on_dev', 'dev_choice', 'chains_cut', 'eval_records', 'three_way', 'choice_arms',
            'tiny', 'progress', 'finished_variants', 'comparison_family', 'overlap_lines', 'verdict_lines', 'hardware',
-           'where_run', 'study_choice', 'report']
+           'where_run', 'study_choice', 'planned_pairs', 'same_prompts', 'planned_lines', 'arm_table', 'report']
 
 # %% ../nbs/ablations/00_studies.ipynb #4060d242
 RESULTS = _repo_root()/'results'   # the committed results of the full studies
@@ -166,6 +166,7 @@ def dev_choice(task:str=MAIN_TASK, root=RESULTS, names:list[str]|None=None, note
 # %% ../nbs/ablations/00_studies.ipynb #493f913f
 def chains_cut(records:list[dict], tok, budget:int) -> list[bool]:
     "Per record: did its reasoning chain use the whole budget (cut, not finished)? Records without token counts are re-tokenized."
+    if tok is None and any('n_tokens' not in r for r in records): raise ValueError('these records have no token counts: pass the tokenizer')
     n = lambda r: r['n_tokens'] if 'n_tokens' in r else len(tok(r['reasoning'], add_special_tokens=False)['input_ids'])
     return [n(r) >= budget for r in records]
 
@@ -307,6 +308,56 @@ def study_choice(study:Study, task:str=MAIN_TASK, root=RESULTS) -> dict:
     return dict(study=study.name, task=task, date=time.strftime('%Y-%m-%d'), rule=f'results/{study.name}/PLAN.md',
                 best_on_dev=r.iloc[0][['kind', 'variant']].to_dict(), optimizer=best('optimized'), fixed=best('fixed'),
                 ranking=r.to_dict('records'), ran_on=where_run(study.name, root))
+
+# %% ../nbs/ablations/00_studies.ipynb #a3e19611
+def planned_pairs(study:Study, choice:dict) -> dict:
+    "`{label: (a, b)}`, `b` compared with `a`: every optimizing arm against the chosen fixed prompt (the chosen arm first), then against its start."
+    fixed = [v for v, o in study.variants.items() if o.get('prompt') == choice['fixed']['prompt']]
+    if not fixed: raise ValueError(f"{study.name} has no fixed-prompt variant with the chosen prompt {choice['fixed']['prompt']!r}")
+    opt = [v for v in study.variants if 'prompt' not in study.variants[v]]
+    opt = sorted(opt, key=lambda v: v != choice['optimizer']['variant'])   # stable: the chosen arm first
+    return {f'{v} vs {fixed[0]}': ((fixed[0], 'prompt'), (v, 'best')) for v in opt} | \
+           {f'{v} vs its start': ((v, 'init'), (v, 'best')) for v in opt}
+
+# %% ../nbs/ablations/00_studies.ipynb #361811fa
+def same_prompts(table:'pd.DataFrame', task:str, split:str, a:tuple[str, str], b:tuple[str, str]) -> tuple[int, int]:
+    "In how many seeds arms `a` and `b` (each `(variant, arm)`) evaluated the same prompt text, and out of how many seeds."
+    import pandas as pd
+    t = table[(table.task == task) & (table.split == split)]
+    A, B = (t[(t.variant == v) & (t.arm == arm)].set_index('seed').prompt for v, arm in (a, b))
+    if A.index.isna().all(): A = pd.Series(A.iloc[0], index=B.index)
+    if B.index.isna().all(): B = pd.Series(B.iloc[0], index=A.index)
+    seeds = A.index.intersection(B.index)
+    return int((A[seeds] == B[seeds]).sum()), len(seeds)
+
+# %% ../nbs/ablations/00_studies.ipynb #156db386
+def planned_lines(study:Study, choice:dict, table:'pd.DataFrame', rows:'pd.DataFrame', split:str='test') -> tuple[list[str], dict]:
+    "One Markdown line per planned comparison (`planned_pairs`), Holm-corrected as one family; and the corrected family."
+    from greater_nb.sweep import paired, verdict
+    from greater_nb.measure import correct_family
+    pairs, task = planned_pairs(study, choice), choice['task']
+    fam = correct_family({w: paired(rows, task, split, a, b) for w, (a, b) in pairs.items()})
+    def line(w, a, b):
+        n, s = same_prompts(table, task, split, a, b)
+        if n == s: return f"- {w}: the same prompt in {n} of {s} seed{'s' * (s != 1)}, so the same answers: identical arms, Δ = 0 by construction."
+        return f'- {verdict(fam[w], w)}' + (f' (the same prompt in {n} of {s} seeds)' if n else '')
+    head = (f'- *{task}, {split} rows: the {len(fam)} comparisons of `results/{study.name}/PLAN.md`, the primary first; intervals at '
+            f'{1 - 0.05 / len(fam):.2%} (Bonferroni), verdicts by Holm-adjusted p-values*')
+    return [head] + [line(w, *ab) for w, ab in pairs.items()], fam
+
+# %% ../nbs/ablations/00_studies.ipynb #0ee5a95c
+def arm_table(study:Study, split:str='test', root=RESULTS, tok=None) -> 'pd.DataFrame':
+    "Per arm on `split`: prompts, accuracy, CE, share of chains cut at the budget, minutes optimizing (per run) and evaluating, and hardware."
+    from greater_nb.sweep import results_table, _results
+    t = results_table(study.name, root); t = t[t.split == split]
+    ev = {f: eval_records(f, study.name, root) for f in t.eval_file.unique()}
+    hw = {(r['variant'], r['seed']): hardware(r) for r in _results(study.name, root)}
+    t = t.assign(cut=[sum(chains_cut(ev[f]['records'], tok, study.eval_kw['max_new_tokens'])) / ev[f]['n'] for f in t.eval_file],
+                 eval_min=[ev[f]['seconds'] / 60 for f in t.eval_file], opt_min=t.optimize_seconds.where(t.arm == 'best') / 60,
+                 hardware=[hw[v, None if s != s else int(s)] for v, s in zip(t.variant, t.seed)])
+    return t.groupby(['variant', 'arm'], sort=False).agg(prompts=('prompt', lambda s: list(dict.fromkeys(s))), seeds=('prompt', 'size'),
+        accuracy=('accuracy', 'mean'), CE=('ce', 'mean'), chains_cut=('cut', 'mean'), optimize_minutes=('opt_min', 'mean'),
+        eval_minutes=('eval_min', 'mean'), hardware=('hardware', lambda s: '; '.join(dict.fromkeys(s)))).reset_index()
 
 # %% ../nbs/ablations/00_studies.ipynb #d04099c4
 def _progress_lines(study:Study, p:'pd.DataFrame', root) -> list[str]:
