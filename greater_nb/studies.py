@@ -20,7 +20,7 @@ __all__ = ['RESULTS', 'MAIN_TASK', 'BBH_TASK', 'BUDGET', 'EVALS', 'SEEDS', 'PAPE
            'config_diff', 'published_prompt', 'two_sweeps', 'v2_evals', 'combined_rows', 'choose_on_dev',
            'fixed_prompts', 'rank_on_dev', 'dev_choice', 'chains_cut', 'eval_records', 'three_way', 'choice_arms',
            'tiny', 'progress', 'finished_variants', 'comparison_family', 'overlap_lines', 'verdict_lines', 'hardware',
-           'where_run', 'study_choice', 'planned_pairs', 'same_prompts', 'planned_lines', 'arm_table', 'report']
+           'where_run', 'study_choice', 'planned_pairs', 'same_evaluations', 'planned_lines', 'arm_table', 'report']
 
 # %% ../nbs/ablations/00_studies.ipynb #4060d242
 RESULTS = _repo_root()/'results'   # the committed results of the full studies
@@ -320,11 +320,11 @@ def planned_pairs(study:Study, choice:dict) -> dict:
            {f'{v} vs its start': ((v, 'init'), (v, 'best')) for v in opt}
 
 # %% ../nbs/ablations/00_studies.ipynb #361811fa
-def same_prompts(table:'pd.DataFrame', task:str, split:str, a:tuple[str, str], b:tuple[str, str]) -> tuple[int, int]:
-    "In how many seeds arms `a` and `b` (each `(variant, arm)`) evaluated the same prompt text, and out of how many seeds."
+def same_evaluations(table:'pd.DataFrame', task:str, split:str, a:tuple[str, str], b:tuple[str, str]) -> tuple[int, int]:
+    "In how many seeds arms `a` and `b` (each `(variant, arm)`) share one evaluation file (the same prompt tokens), of how many seeds."
     import pandas as pd
     t = table[(table.task == task) & (table.split == split)]
-    A, B = (t[(t.variant == v) & (t.arm == arm)].set_index('seed').prompt for v, arm in (a, b))
+    A, B = (t[(t.variant == v) & (t.arm == arm)].set_index('seed').eval_file for v, arm in (a, b))
     if A.index.isna().all(): A = pd.Series(A.iloc[0], index=B.index)
     if B.index.isna().all(): B = pd.Series(B.iloc[0], index=A.index)
     seeds = A.index.intersection(B.index)
@@ -338,9 +338,9 @@ def planned_lines(study:Study, choice:dict, table:'pd.DataFrame', rows:'pd.DataF
     pairs, task = planned_pairs(study, choice), choice['task']
     fam = correct_family({w: paired(rows, task, split, a, b) for w, (a, b) in pairs.items()})
     def line(w, a, b):
-        n, s = same_prompts(table, task, split, a, b)
-        if n == s: return f"- {w}: the same prompt in {n} of {s} seed{'s' * (s != 1)}, so the same answers: identical arms, Δ = 0 by construction."
-        return f'- {verdict(fam[w], w)}' + (f' (the same prompt in {n} of {s} seeds)' if n else '')
+        n, s = same_evaluations(table, task, split, a, b)
+        if n == s: return f"- {w}: the same prompt tokens in {n} of {s} seed{'s' * (s != 1)}, so the same answers: identical arms, Δ = 0 by construction."
+        return f'- {verdict(fam[w], w)}' + (f' (the same prompt tokens in {n} of {s} seeds)' if n else '')
     head = (f'- *{task}, {split} rows: the {len(fam)} comparisons of `results/{study.name}/PLAN.md`, the primary first; intervals at '
             f'{1 - 0.05 / len(fam):.2%} (Bonferroni), verdicts by Holm-adjusted p-values*')
     return [head] + [line(w, *ab) for w, ab in pairs.items()], fam
