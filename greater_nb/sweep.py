@@ -581,11 +581,11 @@ def histories(study:str, root:str|Path='results') -> 'pd.DataFrame':
     return pd.DataFrame(out)
 
 # %% ../nbs/11_sweep.ipynb #e8ebe7b7
-def verdict(p, what:str='the change') -> str:
-    "One sentence on a `Paired` comparison: the numbers, and whether rows and seeds support an effect."
+def verdict(p, what:str='the change', alpha:float=0.05) -> str:
+    "One sentence on a `Paired` comparison: the numbers, and whether rows and seeds support an effect (by Holm once corrected)."
     agree = len(p.per_seed) > 0 and (all(x > 0 for x in p.per_seed) or all(x < 0 for x in p.per_seed))
-    word = 'supported by rows and seeds' if p.excludes_zero and agree else \
-           'not distinguishable from noise' if not p.excludes_zero else 'inconsistent across seeds'
+    sig = p.excludes_zero if p.p_holm is None else p.p_holm < alpha
+    word = 'supported by rows and seeds' if sig and agree else 'not distinguishable from noise' if not sig else 'inconsistent across seeds'
     return f"{what}: {p} — {word}."
 
 # %% ../nbs/11_sweep.ipynb #d7113469
