@@ -200,8 +200,9 @@ def mde(n_rows:int, n_seeds:int, discordance:float, alpha:float=0.05, power:floa
 
 # %% ../nbs/10_measure.ipynb #bfe58e2a
 def _forest_row(ax, y:int, p:Paired):
-    "One comparison at height `y`: its interval and mean (blue when the interval leaves out 0, grey otherwise), and a mark per seed."
-    s, colour = 100 if p.pct else 1, 'C0' if p.excludes_zero else 'C7'
+    "One comparison at height `y`: its interval and mean (blue when significant: by Holm once corrected, else the interval leaves out 0), and a mark per seed."
+    sig = p.excludes_zero if p.p_holm is None else p.p_holm < .05   # as `greater_nb.sweep.verdict` decides
+    s, colour = 100 if p.pct else 1, 'C0' if sig else 'C7'
     ax.plot([p.lo * s, p.hi * s], [y, y], color=colour, lw=2.5)
     ax.plot(p.diff * s, y, 'o', color=colour)
     ax.plot(np.array(p.per_seed) * s, [y] * len(p.per_seed), '|', color='k', ms=9, alpha=.6)
