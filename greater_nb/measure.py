@@ -151,6 +151,12 @@ def correct_family(comparisons:dict[str, Paired], alpha:float=0.05) -> dict[str,
     adj = holm([p.p for p in comparisons.values()])
     return {k: replace(with_level(p, 1 - alpha / m), p_holm=float(a), m=m) for (k, p), a in zip(comparisons.items(), adj)}
 
+# %% ../nbs/10_measure.ipynb #25754bf7
+@patch
+def significant(self:Paired, alpha:float=0.05) -> bool:
+    "Beyond noise: by the Holm-adjusted p-value once corrected with a family (`correct_family`), else by the interval."
+    return self.excludes_zero if self.p_holm is None else self.p_holm < alpha
+
 # %% ../nbs/10_measure.ipynb #c876d87c
 def _seeds_of(records) -> dict:
     "{seed: records}: a list of record dicts is one seed; a list of lists (or of evaluations) or a dict is one per seed."
@@ -201,8 +207,7 @@ def mde(n_rows:int, n_seeds:int, discordance:float, alpha:float=0.05, power:floa
 # %% ../nbs/10_measure.ipynb #bfe58e2a
 def _forest_row(ax, y:int, p:Paired):
     "One comparison at height `y`: its interval and mean (blue when significant: by Holm once corrected, else the interval leaves out 0), and a mark per seed."
-    sig = p.excludes_zero if p.p_holm is None else p.p_holm < .05   # as `greater_nb.sweep.verdict` decides
-    s, colour = 100 if p.pct else 1, 'C0' if sig else 'C7'
+    s, colour = 100 if p.pct else 1, 'C0' if p.significant() else 'C7'
     ax.plot([p.lo * s, p.hi * s], [y, y], color=colour, lw=2.5)
     ax.plot(p.diff * s, y, 'o', color=colour)
     ax.plot(np.array(p.per_seed) * s, [y] * len(p.per_seed), '|', color='k', ms=9, alpha=.6)

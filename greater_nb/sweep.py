@@ -584,7 +584,7 @@ def histories(study:str, root:str|Path='results') -> 'pd.DataFrame':
 def verdict(p, what:str='the change', alpha:float=0.05) -> str:
     "One sentence on a `Paired` comparison: the numbers, and whether rows and seeds support an effect (by Holm once corrected)."
     agree = len(p.per_seed) > 0 and (all(x > 0 for x in p.per_seed) or all(x < 0 for x in p.per_seed))
-    sig = p.excludes_zero if p.p_holm is None else p.p_holm < alpha
+    sig = p.significant(alpha)   # by Holm once corrected with its family (notebook 10)
     word = 'supported by rows and seeds' if sig and agree else 'not distinguishable from noise' if not sig else 'inconsistent across seeds'
     return f"{what}: {p} — {word}."
 
