@@ -350,10 +350,11 @@ def arm_table(study:Study, split:str='test', root=RESULTS, tok=None) -> 'pd.Data
     "Per arm on `split`: prompts, accuracy, CE, share of chains cut at the budget, minutes optimizing (per run) and evaluating, and hardware."
     from greater_nb.sweep import results_table, _results
     t = results_table(study.name, root); t = t[t.split == split]
-    ev = {f: eval_records(f, study.name, root) for f in t.eval_file.unique()}
+    ev = {f: eval_records(f, study.name, root) for f in t.eval_file.unique()}   # a shared evaluation is read and counted once
+    cut = {f: sum(chains_cut(e['records'], tok, study.eval_kw['max_new_tokens'])) / e['n'] for f, e in ev.items()}
     hw = {(r['variant'], r['seed']): hardware(r) for r in _results(study.name, root)}
-    t = t.assign(cut=[sum(chains_cut(ev[f]['records'], tok, study.eval_kw['max_new_tokens'])) / ev[f]['n'] for f in t.eval_file],
-                 eval_min=[ev[f]['seconds'] / 60 for f in t.eval_file], opt_min=t.optimize_seconds.where(t.arm == 'best') / 60,
+    t = t.assign(cut=t.eval_file.map(cut), eval_min=t.eval_file.map({f: e['seconds'] / 60 for f, e in ev.items()}),
+                 opt_min=t.optimize_seconds.where(t.arm == 'best') / 60,
                  hardware=[hw[v, None if s != s else int(s)] for v, s in zip(t.variant, t.seed)])
     return t.groupby(['variant', 'arm'], sort=False).agg(prompts=('prompt', lambda s: list(dict.fromkeys(s))), seeds=('prompt', 'size'),
         accuracy=('accuracy', 'mean'), CE=('ce', 'mean'), chains_cut=('cut', 'mean'), optimize_minutes=('opt_min', 'mean'),
