@@ -18,9 +18,10 @@ from .sweep import Study
 __all__ = ['RESULTS', 'MAIN_TASK', 'BBH_TASK', 'BUDGET', 'EVALS', 'SEEDS', 'PAPER', 'SURVEY_TASKS', 'STUDIES', 'V2_BUDGET',
            'V2_SEEDS', 'NEUTRAL', 'V2_FIXED', 'V2_GREATER', 'V2_MAIN', 'V2_STUDIES', 'ALL_STUDIES', 'CHOICE', 'TINY',
            'config_diff', 'published_prompt', 'two_sweeps', 'v2_evals', 'combined_rows', 'choose_on_dev',
-           'fixed_prompts', 'rank_on_dev', 'dev_choice', 'chains_cut', 'eval_records', 'three_way', 'choice_arms',
-           'tiny', 'progress', 'finished_variants', 'comparison_family', 'overlap_lines', 'verdict_lines', 'hardware',
-           'where_run', 'study_choice', 'planned_pairs', 'same_evaluations', 'planned_lines', 'arm_table', 'report']
+           'fixed_prompts', 'rank_on_dev', 'dev_choice', 'chains_cut', 'eval_records', 'three_way', 'choice_of',
+           'choice_config', 'choice_arms', 'tiny', 'progress', 'finished_variants', 'comparison_family',
+           'overlap_lines', 'verdict_lines', 'hardware', 'where_run', 'study_choice', 'planned_pairs',
+           'same_evaluations', 'planned_lines', 'arm_table', 'report']
 
 # %% ../nbs/ablations/00_studies.ipynb #4060d242
 RESULTS = _repo_root()/'results'   # the committed results of the full studies
@@ -189,11 +190,23 @@ def three_way(arms:dict, reference:str) -> tuple['pd.DataFrame', dict]:
               for m, col in (('accuracy', 'correct'), ('CE', 'gold_loss'))}
     return table, deltas
 
+# %% ../nbs/ablations/00_studies.ipynb #2d622689
+def choice_of(choice:dict, part:str) -> dict:
+    "The `'optimizer'` or `'fixed'` part of a dev choice, with its study (a study's own choice names it at the top)."
+    return {'study': choice.get('study'), **choice[part]}
+
+def choice_config(choice:dict, seed:int|None=None) -> GreaterConfig:
+    "The chosen optimizing configuration: as the choice records it, else as its study defines it (`seed`: the study's first)."
+    opt = choice_of(choice, 'optimizer')
+    if 'config' in opt: return GreaterConfig(**{**opt['config'], **({} if seed is None else {'seed': seed})})
+    s = ALL_STUDIES[opt['study']]
+    return s.config(opt['variant'], s.seeds[0] if seed is None else seed)
+
 # %% ../nbs/ablations/00_studies.ipynb #ce6b74e6
 def choice_arms(choice:dict|None=None, split:str='test', root=RESULTS) -> dict:
     "The start, optimized and best-fixed arms of `choice` (default: the committed one) as `three_way` takes them."
     choice = choice or json.loads(CHOICE.read_text(encoding='utf-8'))
-    opt, fix = choice['optimizer'], choice['fixed']
+    opt, fix = choice_of(choice, 'optimizer'), choice_of(choice, 'fixed')
     rows = combined_rows([opt['study'], fix['study']], root)
     rows = rows[(rows.task == choice['task']) & (rows.split == split)]
     def arm(study, variant, a):

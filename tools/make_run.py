@@ -1,12 +1,13 @@
 """`make run`: the configuration chosen on dev rows, optimized on the embedded model, then the honest comparison.
 
-Reads the committed dev choice (results/choice.json: the best optimizing configuration and the best fixed prompt on
-dev rows), runs that configuration with seed 0 in float32, evaluates its optimized prompt on the test rows, and prints
+Reads the committed dev choice (the best optimizing configuration and the best fixed prompt on dev rows): the main
+study's own, results/v2_main/choice.json, once it is committed, else the first design's results/choice.json. It runs
+that configuration with seed 0 in float32, evaluates its optimized prompt on the test rows, and prints
 three arms on the same rows: the optimizer's start, the optimized prompt, and the best fixed prompt, with accuracy,
 answer CE, the share of chains the reasoning budget cut, and paired 95% bootstrap intervals over rows. A fixed
 prompt's committed test evaluation is read instead of recomputed when its settings match this run's (it says so).
 
-Usage: python tools/make_run.py [--choice results/choice.json]
+Usage: python tools/make_run.py [--choice results/v2_main/choice.json]
 """
 import argparse, json, sys, time
 from pathlib import Path
@@ -25,22 +26,25 @@ def committed_eval(task:str, prompt:str, cfg, results:Path) -> tuple[Path, dict]
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--choice', type=Path, default=ROOT/'results'/'choice.json')
+    ap.add_argument('--choice', type=Path, default=None, help='default: results/v2_main/choice.json if committed, else results/choice.json')
     a = ap.parse_args(argv)
-    from greater_nb.studies import RESULTS, three_way, chains_cut, where_run
-    from greater_nb.optimizer import GreaterConfig, optimize
+    from greater_nb.studies import RESULTS, three_way, chains_cut, where_run, choice_of, choice_config
+    from greater_nb.optimizer import optimize
     from greater_nb.sweep import results_table
+    a.choice = a.choice or next(f for f in (RESULTS/'v2_main'/'choice.json', RESULTS/'choice.json') if f.exists())
     try: choice = json.loads(a.choice.read_text(encoding='utf-8'))
     except (OSError, ValueError) as e: sys.exit(f'make run: cannot read the dev choice {a.choice}: {e}')
-    opt, fixed = choice['optimizer'], choice['fixed']
-    cfg = GreaterConfig(**opt['config'])
+    opt, fixed = choice_of(choice, 'optimizer'), choice_of(choice, 'fixed')
+    cfg = choice_config(choice, seed=0)
     t = results_table(opt['study'], RESULTS)
     past = t[(t.variant == opt['variant']) & (t.seed == 0) & (t.arm == 'best')].optimize_seconds.tolist()
-    ev = t[(t.variant == opt['variant']) & (t.seed == 0) & (t.split == 'test') & (t.arm == 'best')].eval_file.tolist()
+    ev = [f for split in ('test', 'dev')   # the test evaluation's time, else the dev one's (as many rows, the same budget)
+          for f in t[(t.variant == opt['variant']) & (t.seed == 0) & (t.split == split) & (t.arm == 'best')].eval_file]
     ev_s = json.loads((RESULTS/opt['study']/ev[0]).read_text())['seconds'] if ev else 0
     mins = f"about {(past[0] + ev_s) / 60:.0f} minutes" if past else 'a quarter of an hour or more'
     print(f"make run: {choice['task']}, the configuration chosen on dev rows on {choice['date']} ({a.choice}):\n"
-          f"  {opt['variant']} from study '{opt['study']}' {opt['config']}, seed 0, float32 on this CPU.\n"
+          f"  {opt['variant']} from study '{opt['study']}' ({cfg.steps} steps, {cfg.max_new_tokens}-token reasoning budget, "
+          f"n_train={cfg.n_train}, start {cfg.init_prompt!r}), seed 0, float32 on this CPU.\n"
           f"  It takes {mins} on a 2-core CPU" + (f" (its committed run: {past[0] / 60:.0f} min of optimization, "
           f"{where_run(opt['study'], RESULTS)}; then one test evaluation, {ev_s / 60:.0f} min)" if past else '') + '.\n'
           f"  The best fixed prompt on dev was {fixed['prompt']!r} ({fixed['dev_accuracy']:.1%} on dev, against "
@@ -58,7 +62,8 @@ def main(argv=None):
     print(f"\noptimized prompt: {res.best_prompt!r} (log: {log.relative_to(ROOT)})", flush=True)
     kw = dict(split='test', batch_size=cfg.batch_size, max_new_tokens=cfg.max_new_tokens, answer_tokens=cfg.answer_tokens)
     arms = {}
-    for name, prompt in (('start', cfg.init_prompt), ('best fixed', fixed['prompt'])):
+    same = cfg.init_prompt == fixed['prompt']   # e.g. an arm started from the best fixed prompt: one arm, evaluated once
+    for name, prompt in ((('start = best fixed', cfg.init_prompt),) if same else (('start', cfg.init_prompt), ('best fixed', fixed['prompt']))):
         f, d = committed_eval(task.name, prompt, cfg, RESULTS)
         if d: print(f"{name} prompt {prompt!r}: its committed test evaluation is read, not recomputed ({f.relative_to(ROOT)})"); recs = d['records']
         else: print(f"{name} prompt {prompt!r}: evaluating on the test rows", flush=True); recs = evaluate(model, tok, task, prompt, **kw).records
