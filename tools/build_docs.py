@@ -128,6 +128,19 @@ def add_public_links(cell):
         md = (o.get('data') or {}).get('text/markdown')
         if md is not None: o.data['text/markdown'] = nl.linkify(''.join(md) if isinstance(md, list) else md)
 
+def cache_nbdev_config():
+    """nbdev re-reads and re-parses pyproject.toml on every `get_config()` (thousands of times in one build, a quarter of
+    its time). Within this process each file is parsed once per modification time; callers get their own copy."""
+    import copy, nbdev.config as cfg
+    if getattr(cfg._load_toml, 'cached', False): return
+    parse, seen = cfg._load_toml, {}
+    def load(p):
+        key = (str(Path(p).resolve()), Path(p).stat().st_mtime_ns)
+        if key not in seen: seen[key] = parse(p)
+        return copy.deepcopy(seen[key])
+    load.cached = True
+    cfg._load_toml = load
+
 def process(src:Path, dst:Path) -> dict[Path, Path]:
     "nbdev-process every notebook under `src` into `dst` (other files copied); returns {source: processed}."
     from fastcore.nbio import read_nb, write_nb
@@ -500,6 +513,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     src, out = a.src.resolve(), a.out.absolute()  # relative to where the command was run
     os.chdir(ROOT)  # nbdev's processors read the project's configuration from the working directory
+    cache_nbdev_config()
     out = check_out(out, src)
     if not (VENDOR/'VERSIONS.json').exists(): sys.exit(f'{VENDOR} is missing: run `make setup` (tools/docs_vendor.py)')
     builder = a.builder if a.builder != 'auto' else ('quarto' if shutil.which('quarto') else 'sphinx')
