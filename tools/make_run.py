@@ -7,7 +7,7 @@ three arms on the same rows: the optimizer's start, the optimized prompt, and th
 answer CE, the share of chains the reasoning budget cut, and paired 95% bootstrap intervals over rows. A fixed
 prompt's committed test evaluation is read instead of recomputed when its settings match this run's (it says so).
 
-Usage: python tools/make_run.py [--choice results/v2_main/choice.json]
+Usage: python tools/make_run.py [--choice results/v2_main/choice.json] [--rows N] [--log-dir runs]
 """
 import argparse, json, sys, time
 from pathlib import Path
@@ -27,22 +27,25 @@ def committed_eval(task:str, prompt:str, cfg, results:Path) -> tuple[Path, dict]
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--choice', type=Path, default=None, help='default: results/v2_main/choice.json if committed, else results/choice.json')
+    ap.add_argument('--rows', type=int, default=None, help='compare on the first N test rows only (default: all; a quicker, noisier look)')
+    ap.add_argument('--log-dir', type=Path, default=ROOT/'runs', help="where the run's log goes (default: runs/)")
     a = ap.parse_args(argv)
+    if a.rows is not None and a.rows < 1: sys.exit(f'make run: --rows must be at least 1, not {a.rows}')
     from greater_nb.studies import RESULTS, three_way, chains_cut, where_run, choice_of, choice_config
     from greater_nb.optimizer import optimize
     from greater_nb.sweep import results_table
     a.choice = a.choice or next(f for f in (RESULTS/'v2_main'/'choice.json', RESULTS/'choice.json') if f.exists())
     try: choice = json.loads(a.choice.read_text(encoding='utf-8'))
     except (OSError, ValueError) as e: sys.exit(f'make run: cannot read the dev choice {a.choice}: {e}')
-    opt, fixed = choice_of(choice, 'optimizer'), choice_of(choice, 'fixed')
-    cfg = choice_config(choice, seed=0)
+    try: opt, fixed, cfg, _ = choice_of(choice, 'optimizer'), choice_of(choice, 'fixed'), choice_config(choice, seed=0), choice['task']
+    except (KeyError, TypeError, ValueError) as e: sys.exit(f'make run: {a.choice} is not a dev choice (tools/choose_study.py writes one): {e!r}')
     t = results_table(opt['study'], RESULTS)
     past = t[(t.variant == opt['variant']) & (t.seed == 0) & (t.arm == 'best')].optimize_seconds.tolist()
     ev = [f for split in ('test', 'dev')   # the test evaluation's time, else the dev one's (as many rows, the same budget)
           for f in t[(t.variant == opt['variant']) & (t.seed == 0) & (t.split == split) & (t.arm == 'best')].eval_file]
     ev_s = json.loads((RESULTS/opt['study']/ev[0]).read_text())['seconds'] if ev else 0
     mins = f"about {(past[0] + ev_s) / 60:.0f} minutes" if past else 'a quarter of an hour or more'
-    print(f"make run: {choice['task']}, the configuration chosen on dev rows on {choice['date']} ({a.choice}):\n"
+    print(f"make run: {choice['task']}, the configuration chosen on dev rows on {choice.get('date', 'an unrecorded date')} ({a.choice}):\n"
           f"  {opt['variant']} from study '{opt['study']}' ({cfg.steps} steps, {cfg.max_new_tokens}-token reasoning budget, "
           f"n_train={cfg.n_train}, start {cfg.init_prompt!r}), seed 0, float32 on this CPU.\n"
           f"  It takes {mins} on a 2-core CPU" + (f" (its committed run: {past[0] / 60:.0f} min of optimization, "
@@ -53,23 +56,24 @@ def main(argv=None):
     import torch
     from greater_nb.models import load_model
     from greater_nb.data import load_task
-    from greater_nb.evaluate import evaluate
+    from greater_nb.evaluate import evaluate, prompt_ids_of
     task = load_task(choice['task'])
     model, tok = load_model(dtype='float32')
-    log = ROOT/'runs'/f"{task.name}-make-run-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
-    log.parent.mkdir(exist_ok=True)
+    log = a.log_dir/f"{task.name}-make-run-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
+    log.parent.mkdir(parents=True, exist_ok=True)
     res = optimize(model, tok, task, cfg, log, progress=True)
-    print(f"\noptimized prompt: {res.best_prompt!r} (log: {log.relative_to(ROOT)})", flush=True)
-    kw = dict(split='test', batch_size=cfg.batch_size, max_new_tokens=cfg.max_new_tokens, answer_tokens=cfg.answer_tokens)
-    arms = {}
+    print(f"\noptimized prompt: {res.best_prompt!r} (log: {log})", flush=True)
+    kw = dict(split='test', n=a.rows, batch_size=cfg.batch_size, max_new_tokens=cfg.max_new_tokens, answer_tokens=cfg.answer_tokens)
+    arms, ids = {}, {}
     same = cfg.init_prompt == fixed['prompt']   # e.g. an arm started from the best fixed prompt: one arm, evaluated once
     for name, prompt in ((('start = best fixed', cfg.init_prompt),) if same else (('start', cfg.init_prompt), ('best fixed', fixed['prompt']))):
         f, d = committed_eval(task.name, prompt, cfg, RESULTS)
-        if d: print(f"{name} prompt {prompt!r}: its committed test evaluation is read, not recomputed ({f.relative_to(ROOT)})"); recs = d['records']
+        if d: print(f"{name} prompt {prompt!r}: its committed test evaluation is read, not recomputed ({f.relative_to(ROOT)})"); recs = d['records'][:a.rows]
         else: print(f"{name} prompt {prompt!r}: evaluating on the test rows", flush=True); recs = evaluate(model, tok, task, prompt, **kw).records
-        arms[name] = recs
-    print('optimized prompt: evaluating on the test rows', flush=True)
-    arms['optimized'] = evaluate(model, tok, task, res.best_ids, **kw).records
+        arms[name], ids[name] = recs, prompt_ids_of(tok, prompt)
+    twin = next((k for k, v in ids.items() if v == list(res.best_ids)), None)   # the optimizer kept (or came back to) that prompt
+    if twin: print(f'optimized prompt: the same tokens as the {twin} prompt; its evaluation is used', flush=True); arms['optimized'] = arms[twin]
+    else: print('optimized prompt: evaluating on the test rows', flush=True); arms['optimized'] = evaluate(model, tok, task, res.best_ids, **kw).records
     data = {k: dict(correct=[[r['correct'] for r in v]], gold_loss=[[r['gold_loss'] for r in v]],
                     cut=[chains_cut(v, tok, cfg.max_new_tokens)]) for k, v in arms.items()}
     table, deltas = three_way(data, 'optimized')
@@ -79,6 +83,7 @@ def main(argv=None):
                        chains_cut=table.chains_cut.map('{:.0%}'.format)).drop(columns='seeds').to_string(index=False))
     print('\noptimized prompt against each, paired on the same rows (95% bootstrap interval over rows):')
     for (k, m), p in deltas.items():
+        if k == twin: print(f"  vs {k} ({m}): identical prompt tokens, so Δ = 0 by construction (not a measurement of noise)"); continue
         print(f"  vs {k} ({m}): {p} — {'beyond row noise' if p.excludes_zero else 'not distinguishable from row noise'}")
 
 if __name__ == '__main__': main()
