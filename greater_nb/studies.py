@@ -335,13 +335,10 @@ def planned_pairs(study:Study, choice:dict) -> dict:
 # %% ../nbs/ablations/00_studies.ipynb #361811fa
 def same_evaluations(table:'pd.DataFrame', task:str, split:str, a:tuple[str, str], b:tuple[str, str]) -> tuple[int, int]:
     "In how many seeds arms `a` and `b` (each `(variant, arm)`) share one evaluation file (the same prompt tokens), of how many seeds."
-    import pandas as pd
+    from greater_nb.sweep import pair_seeds
     t = table[(table.task == task) & (table.split == split)]
-    A, B = (t[(t.variant == v) & (t.arm == arm)].set_index('seed').eval_file for v, arm in (a, b))
-    if A.index.isna().all(): A = pd.Series(A.iloc[0], index=B.index)
-    if B.index.isna().all(): B = pd.Series(B.iloc[0], index=A.index)
-    seeds = A.index.intersection(B.index)
-    return int((A[seeds] == B[seeds]).sum()), len(seeds)
+    A, B = pair_seeds(*(t[(t.variant == v) & (t.arm == arm)].set_index('seed').eval_file for v, arm in (a, b)))
+    return int((A == B).sum()), len(A)
 
 # %% ../nbs/ablations/00_studies.ipynb #156db386
 def planned_lines(study:Study, choice:dict, table:'pd.DataFrame', rows:'pd.DataFrame', split:str='test') -> tuple[list[str], dict]:

@@ -24,8 +24,8 @@ from .optimizer import GreaterConfig, optimize, read_log, _state_path, _EXACT_OP
 # %% auto #0
 __all__ = ['CODE_VERSION', 'LEGACY', 'check_name', 'inside', 'Study', 'data_version', 'Job', 'jobs', 'fingerprint', 'recorded',
            'differences', 'Damaged', 'read_json', 'move_aside', 'eval_key', 'held_out', 'reuse_run', 'settle',
-           'run_job', 'results_table', 'row_table', 'run_sweep', 'paired', 'summary', 'effects', 'histories', 'verdict',
-           'plot_study', 'sweep_time', 'plot_curves']
+           'run_job', 'results_table', 'row_table', 'run_sweep', 'pair_seeds', 'paired', 'summary', 'effects',
+           'histories', 'verdict', 'plot_study', 'sweep_time', 'plot_curves']
 
 # %% ../nbs/11_sweep.ipynb #edf7e254
 _SPLIT_NAMES = ('dev', 'test', 'train')
@@ -529,6 +529,15 @@ def _arm_grid(sub:'pd.DataFrame', v:str, arm:str, col:str, where:str) -> 'pd.Dat
     return x.pivot_table(index='seed', columns='row', values=col, dropna=False) if x.seed.notna().any() else \
            x.pivot_table(index=x.seed.fillna(-1), columns='row', values=col)
 
+# %% ../nbs/11_sweep.ipynb #8c4e0c4a
+def pair_seeds(A, B):
+    "Two arms indexed by seed (tables or series), on their shared seeds; a fixed prompt's one evaluation (seed -1 or none) stands in every seed."
+    fixed = lambda X: len(X) > 0 and ((X.index == -1).all() or X.index.isna().all())
+    if fixed(A): A = A.iloc[[0] * len(B)].set_axis(B.index)
+    if fixed(B): B = B.iloc[[0] * len(A)].set_axis(A.index)
+    seeds = A.index.intersection(B.index).sort_values()
+    return A.loc[seeds], B.loc[seeds]
+
 # %% ../nbs/11_sweep.ipynb #b2e76ef2
 def paired(rows:'pd.DataFrame', task:str, split:str, a:tuple[str, str], b:tuple[str, str], metric:str='accuracy', **kw):
     "Paired bootstrap comparison of arm `b` against arm `a` (each a `(variant, arm)`) on one task and split."
@@ -536,12 +545,10 @@ def paired(rows:'pd.DataFrame', task:str, split:str, a:tuple[str, str], b:tuple[
     col = {'accuracy': 'correct', 'CE': 'gold_loss'}[metric]
     sub = rows[(rows.task == task) & (rows.split == split)]
     A, B = _arm_grid(sub, *a, col, f'{task}/{split}'), _arm_grid(sub, *b, col, f'{task}/{split}')
-    if (A.index == -1).all(): A = A.reindex([-1] * len(B)).set_axis(B.index)
-    if (B.index == -1).all(): B = B.reindex([-1] * len(A)).set_axis(A.index)
-    seeds = sorted(set(A.index) & set(B.index))
-    if not seeds: raise ValueError(f'arms {a} and {b} share no seed')
+    A, B = pair_seeds(A, B)
+    if A.empty: raise ValueError(f'arms {a} and {b} share no seed')
     if list(A.columns) != list(B.columns): raise ValueError(f'arms {a} and {b} were evaluated on different rows')
-    return paired_bootstrap(A.loc[seeds].to_numpy(), B.loc[seeds].to_numpy(), metric, **kw)
+    return paired_bootstrap(A.to_numpy(), B.to_numpy(), metric, **kw)
 
 # %% ../nbs/11_sweep.ipynb #03f6485d
 def summary(table:'pd.DataFrame', split:str='test') -> 'pd.DataFrame':
