@@ -21,7 +21,7 @@ __all__ = ['RESULTS', 'MAIN_TASK', 'BBH_TASK', 'BUDGET', 'EVALS', 'SEEDS', 'PAPE
            'fixed_prompts', 'rank_on_dev', 'dev_choice', 'chains_cut', 'eval_records', 'three_way', 'choice_of',
            'choice_config', 'choice_arms', 'tiny', 'progress', 'finished_variants', 'comparison_family',
            'overlap_lines', 'verdict_lines', 'hardware', 'where_run', 'study_choice', 'planned_pairs',
-           'same_evaluations', 'planned_lines', 'arm_table', 'report']
+           'same_evaluations', 'planned_lines', 'study_headline', 'arm_table', 'report']
 
 # %% ../nbs/ablations/00_studies.ipynb #4060d242
 RESULTS = _repo_root()/'results'   # the committed results of the full studies
@@ -226,16 +226,21 @@ def tiny(study:Study, root:str) -> Study:
                                evals={s: 2 for s in study.evals}, root=root)
 
 # %% ../nbs/ablations/00_studies.ipynb #1a9c0ab0
+def _ran_on(job) -> str:
+    "The device a job's result records (a study may run elsewhere: `run_studies.py --device`); the study's own when there is none."
+    try: return json.loads(job.result_path.read_text(encoding='utf-8')).get('device') or job.device
+    except (OSError, ValueError): return job.device
+
 def progress(study:Study, root=RESULTS) -> 'pd.DataFrame':
-    "One row per job of `study`: whether its result is committed under `root`, and how many steps its run log holds."
+    "One row per job of `study`: whether its result under `root` is finished with the job's own fingerprint (`settle`) on the device it ran on, and how many steps its run log holds."
     import dataclasses, pandas as pd
-    from greater_nb.sweep import jobs
+    from greater_nb.sweep import jobs, settle
     from greater_nb.optimizer import read_log
     out = []
     for j in jobs(dataclasses.replace(study, root=str(root))):
         log = j.log_path
         steps = len(read_log(log)[1]) if j.seed is not None and log.exists() else None
-        out.append(dict(task=j.task, variant=j.variant, seed=j.seed, finished=j.result_path.exists(), steps_logged=steps))
+        out.append(dict(task=j.task, variant=j.variant, seed=j.seed, finished=settle(dataclasses.replace(j, device=_ran_on(j)), tidy=False), steps_logged=steps))
     return pd.DataFrame(out)
 
 # %% ../nbs/ablations/00_studies.ipynb #24c8d361
@@ -354,6 +359,21 @@ def planned_lines(study:Study, choice:dict, table:'pd.DataFrame', rows:'pd.DataF
     head = (f'- *{task}, {split} rows: the {len(fam)} comparisons of `results/{study.name}/PLAN.md`, the primary first; intervals at '
             f'{1 - 0.05 / len(fam):.2%} (Bonferroni), verdicts by Holm-adjusted p-values*')
     return [head] + [line(w, *ab) for w, ab in pairs.items()], fam
+
+# %% ../nbs/ablations/00_studies.ipynb #172fbff4
+def study_headline(study:Study, root=RESULTS) -> str:
+    "One sentence on where a pre-registered study stands; once its test rows are all in, its primary comparison."
+    from greater_nb.sweep import results_table, row_table
+    p, f = progress(study, root), Path(root)/study.name/'choice.json'
+    done, n = int(p.finished.sum()), len(p)
+    if not f.exists(): return f"{done} of {n} jobs of {study.name} have finished on dev rows; " + \
+        ('its dev choice comes next.' if done == n else 'its choice and verdict wait for all of them.')
+    c = json.loads(f.read_text(encoding='utf-8'))
+    chosen = (f"{study.name} chose on dev rows ({c['date']}) the fixed prompt {c['fixed']['prompt']!r} ({c['fixed']['dev_accuracy']:.0%}) "
+              f"and the GReaTer arm {c['optimizer']['variant']} ({c['optimizer']['dev_accuracy']:.1%}, mean over its seeds)")
+    if 'test' not in study.evals or done < n: return f"{chosen}; {done if 'test' in study.evals else 0} of {n} jobs have their test evaluations."
+    lines, _ = planned_lines(study, c, results_table(study.name, root), row_table(study.name, root))
+    return f"{chosen}. On the test rows, the primary comparison: {lines[1][2:]}"
 
 # %% ../nbs/ablations/00_studies.ipynb #0ee5a95c
 def arm_table(study:Study, split:str='test', root=RESULTS, tok=None) -> 'pd.DataFrame':

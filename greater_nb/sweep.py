@@ -366,17 +366,19 @@ def _set_aside(job:Job, res:dict, fp:dict, diff:list[str], who:str='') -> None:
          f"{', '.join(m.name for m in moved)} (to keep the old results in a table, give the new configuration another study name)")
 
 # %% ../nbs/11_sweep.ipynb #ecdecd2d
-def settle(job:Job, who:str='') -> bool:
-    "Is `job` finished with its own fingerprint? A damaged file is moved aside (`.corrupt-n`), a result of another configuration (and its run log, if the run changed) moved aside (`.stale-n`), each said in one line; False then, and the job is rebuilt."
+def settle(job:Job, who:str='', tidy:bool=True) -> bool:
+    "Is `job` finished with its own fingerprint? If not, with `tidy` (a sweep), a damaged file is moved aside (`.corrupt-n`), a result of another configuration (and its run log, if the run changed) moved aside (`.stale-n`), each said in one line, and the job is rebuilt; without, nothing is touched."
     p = job.result_path
     if not p.exists(): return False
     try:
         res = read_json(p, _RESULT_KEYS)
         if diff := differences(recorded(res, job.dir), fp := fingerprint(job)):
-            _set_aside(job, res, fp, diff, who); return False
+            if tidy: _set_aside(job, res, fp, diff, who)
+            return False
         for f in (f for arms in res['evals'].values() for f in arms.values()): read_json(inside(job.dir, f), _EVAL_KEYS)
         return True
     except Damaged as e:
+        if not tidy: return False
         _say(f'{who}{e}; ' + (f'moved aside to {move_aside(e.path, "corrupt").name}, ' if e.path.exists() else '') + 'rebuilding it')
         return False
 
