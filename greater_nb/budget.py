@@ -197,8 +197,9 @@ def second_task_verdict(task:str, budget:int, root=BUDGET_ROOT, alpha:float=0.05
     if missing: raise ValueError(f'{task}: no dev results for {missing}; run: python tools/run_budget.py --task {task} --no-choice')
     at = budget_summary(rows).query('budget == @budget').set_index('prompt').sort_values('accuracy', ascending=False, kind='stable')
     best, (c, c_why) = at.index[0], chance_level(task)
-    pairs = {f'{a} vs {b}': dict(diff=p.diff, p=p.p, p_holm=p.p_holm, lo=p.lo, hi=p.hi) for (a, b), p in budget_comparisons(rows, budget, old=budget)[1].items()}
-    a_ok, b_ok = any(d['p_holm'] < alpha for d in pairs.values()), bool(at.lo[best] > c)
+    fam = budget_comparisons(rows, budget, old=budget)[1]   # Holm-corrected as one family
+    pairs = {f'{a} vs {b}': dict(diff=p.diff, p=p.p, p_holm=p.p_holm, lo=p.lo, hi=p.hi) for (a, b), p in fam.items()}
+    a_ok, b_ok = any(p.significant(alpha) for p in fam.values()), bool(at.lo[best] > c)
     return dict(task=task, budget=budget, accuracy=at.accuracy.round(4).to_dict(), cut=at.cut.round(4).to_dict(), best=best,
                 best_ci=[float(at.lo[best]), float(at.hi[best])], chance=c, chance_why=c_why, pairs=pairs,
                 a_prompts_differ=a_ok, b_best_above_chance=b_ok, qualifies=a_ok and b_ok)
