@@ -219,11 +219,11 @@ def choice_arms(choice:dict|None=None, split:str='test', root=RESULTS) -> dict:
 TINY = dict(steps=1, n_train=1, max_new_tokens=8, k=5, q=1)   # a budget of seconds
 
 def tiny(study:Study, root:str) -> Study:
-    "`study` on `TINY` (in its base and wherever a variant sets one of those sizes), its first task, 2 held-out rows and 1 seed, under `root`."
+    "`study` on `TINY` (in its base and wherever a variant sets one of those sizes), its first task, 2 held-out rows and 1 seed, under `root`; a v2 study's test rows only once a choice is committed there."
     import dataclasses
     variants = {v: {**o, **{k: x for k, x in TINY.items() if k in o}} for v, o in study.variants.items()}
     return dataclasses.replace(study, base={**study.base, **TINY}, variants=variants, tasks=study.tasks[:1], seeds=study.seeds[:1],
-                               evals={s: 2 for s in study.evals}, root=root)
+                               evals={s: 2 for s in (v2_evals(study.name, root) if study.name in V2_STUDIES else study.evals)}, root=root)
 
 # %% ../nbs/ablations/00_studies.ipynb #1a9c0ab0
 def _ran_on(job) -> str:
