@@ -139,7 +139,8 @@ def fixed_prompts(task:str=MAIN_TASK, split:str='dev', root=RESULTS, names:list[
     names = [n for n in (names or STUDIES) if (Path(root)/n/'runs').exists()]
     t = pd.concat([results_table(n, root).assign(study=n) for n in names], ignore_index=True)
     t = t[(t.task == task) & (t.split == split) & t.arm.isin(['prompt', 'init'])]
-    t = t.sort_values(['arm', 'study', 'seed'], kind='stable').drop_duplicates('prompt')   # 'prompt' arms name it best
+    t = t.sort_values(['study', 'seed'], kind='stable').sort_values('arm', key=lambda a: a != 'prompt', kind='stable')
+    t = t.drop_duplicates('prompt')   # a fixed-prompt arm names it best, before a run that started from it
     return t.assign(kind='fixed').rename(columns={'accuracy': 'dev_accuracy', 'ce': 'dev_ce'})[
         ['kind', 'study', 'variant', 'arm', 'prompt', 'dev_accuracy', 'dev_ce', 'n', 'eval_file']].reset_index(drop=True)
 
