@@ -36,7 +36,7 @@ setup: $(STAMP) $(VENDOR_STAMP) $(CHROMIUM)
 # `make run`: the configuration chosen on dev rows (results/choice.json), seed 0, float32, then the start prompt, the
 # optimized prompt and the best fixed prompt on the same test rows (tools/make_run.py). Other runs: `greater-nb optimize`.
 run: $(STAMP)
-	$(BIN)/python tools/make_run.py
+	$(BIN)/python tools/make_run.py $(RUN_ARGS)
 
 # Notebooks and library in sync, notebooks clean, then every test (notebooks included) under pytest.
 test: setup
