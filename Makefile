@@ -33,8 +33,9 @@ $(CHROMIUM):
 
 setup: $(STAMP) $(VENDOR_STAMP) $(CHROMIUM)
 
-# `make run`: the configuration chosen on dev rows (results/choice.json), seed 0, float32, then the start prompt, the
-# optimized prompt and the best fixed prompt on the same test rows (tools/make_run.py). Other runs: `greater-nb optimize`.
+# `make run`: the configuration chosen on dev rows (results/v2_main/choice.json once committed, else results/choice.json),
+# seed 0, float32, then the start prompt, the optimized prompt and the best fixed prompt on the same test rows
+# (tools/make_run.py; RUN_ARGS='--rows 20' for a quicker look). Other runs: `greater-nb optimize`.
 run: $(STAMP)
 	$(BIN)/python tools/make_run.py $(RUN_ARGS)
 
