@@ -6,7 +6,7 @@ Docs: https://greater-nb.github.io/greater_nb/sweep.html.md"""
 
 # %% ../nbs/11_sweep.ipynb #35f19fe0
 from __future__ import annotations
-import dataclasses, hashlib, json, os, shutil, sys, time, unicodedata
+import contextlib, dataclasses, fcntl, hashlib, json, os, shutil, sys, time, unicodedata
 from concurrent.futures import Executor, as_completed
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
@@ -324,15 +324,27 @@ def _eval_file(job:Job, split:str, ids:list[int], r, tok) -> dict:
                 dtype=job.dtype, device=job.device, settings=job.eval_kw, data=job.data or data_version(job.task),
                 code=CODE_VERSION, accuracy=r.accuracy, ce=r.loss, seconds=round(r.seconds, 2), records=recs)
 
+# %% ../nbs/11_sweep.ipynb #2cceca79
+@contextlib.contextmanager
+def _eval_lock(path:Path):
+    "Hold `<path>.lock` (blocking) while evaluation `path` is looked for and made; the holder removes the lock file."
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lp = path.with_name(path.name + '.lock')
+    with open(lp, 'a') as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try: yield
+        finally: lp.unlink(missing_ok=True)   # before the release: a newcomer then takes a fresh lock and finds the file
+
 # %% ../nbs/11_sweep.ipynb #698c44c6
 def held_out(job:Job, split:str, prompt:str|list[int], model, tok) -> str:
     "Evaluate `prompt` on `split` (or reuse a cached evaluation, a damaged one moved aside); returns the file's path relative to the study folder."
     ids = prompt_ids_of(tok, prompt)
     rel = Path('evals')/job.task/split/f'{eval_key(job, split, ids)}.json'
     path = inside(job.dir, rel)
-    if _reuse_eval(job, rel, path): return str(rel)
-    r = evaluate(model, tok, job.task, ids, split, job.evals[split], progress=False, **job.eval_kw)
-    _atomic_json(job.dir, path, _eval_file(job, split, ids, r, tok))
+    with _eval_lock(path):   # a worker making this same evaluation now: wait for its file instead of making it twice
+        if _reuse_eval(job, rel, path): return str(rel)
+        r = evaluate(model, tok, job.task, ids, split, job.evals[split], progress=False, **job.eval_kw)
+        _atomic_json(job.dir, path, _eval_file(job, split, ids, r, tok))
     return str(rel)
 
 # %% ../nbs/11_sweep.ipynb #cb4175ae
