@@ -6,7 +6,9 @@ Docs: https://greater-nb.github.io/greater_nb/sweep.html.md"""
 
 # %% ../nbs/11_sweep.ipynb #35f19fe0
 from __future__ import annotations
-import contextlib, dataclasses, fcntl, hashlib, json, os, shutil, sys, time, unicodedata
+import contextlib, dataclasses, hashlib, json, os, shutil, sys, time, unicodedata
+try: import fcntl
+except ImportError: fcntl = None  # Windows: evaluations are not locked (two workers may make the same one)
 from concurrent.futures import Executor, as_completed
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
@@ -329,6 +331,7 @@ def _eval_file(job:Job, split:str, ids:list[int], r, tok) -> dict:
 def _eval_lock(path:Path):
     "Hold `<path>.lock` (blocking) while evaluation `path` is looked for and made; the holder removes the lock file."
     path.parent.mkdir(parents=True, exist_ok=True)
+    if fcntl is None: yield; return
     lp = path.with_name(path.name + '.lock')
     with open(lp, 'a') as f:
         fcntl.flock(f, fcntl.LOCK_EX)
