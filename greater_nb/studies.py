@@ -17,11 +17,11 @@ from .sweep import Study
 # %% auto #0
 __all__ = ['RESULTS', 'MAIN_TASK', 'BBH_TASK', 'BUDGET', 'EVALS', 'SEEDS', 'PAPER', 'SURVEY_TASKS', 'STUDIES', 'V2_BUDGET',
            'V2_SEEDS', 'NEUTRAL', 'V2_FIXED', 'V2_GREATER', 'V2_MAIN', 'V2_STUDIES', 'ALL_STUDIES', 'CHOICE', 'TINY',
-           'config_diff', 'published_prompt', 'two_sweeps', 'v2_evals', 'combined_rows', 'choose_on_dev',
-           'fixed_prompts', 'rank_on_dev', 'dev_choice', 'chains_cut', 'eval_records', 'three_way', 'choice_of',
-           'choice_config', 'choice_arms', 'tiny', 'progress', 'finished_variants', 'comparison_family',
-           'overlap_lines', 'verdict_lines', 'hardware', 'where_run', 'study_choice', 'planned_pairs',
-           'same_evaluations', 'planned_lines', 'study_headline', 'arm_table', 'report']
+           'config_diff', 'published_prompt', 'two_sweeps', 'combined_rows', 'choose_on_dev', 'fixed_prompts',
+           'rank_on_dev', 'dev_choice', 'chains_cut', 'eval_records', 'three_way', 'choice_of', 'choice_config',
+           'choice_arms', 'tiny', 'progress', 'finished_variants', 'comparison_family', 'overlap_lines',
+           'verdict_lines', 'hardware', 'where_run', 'study_choice', 'planned_pairs', 'same_evaluations',
+           'planned_lines', 'study_headline', 'arm_table', 'report']
 
 # %% ../nbs/ablations/00_studies.ipynb #4060d242
 RESULTS = _repo_root()/'results'   # the committed results of the full studies
@@ -82,13 +82,10 @@ def two_sweeps(n_tokens:int, max_extra_tokens:int=GreaterConfig.max_extra_tokens
     "Steps for two full sweeps over a prompt of `n_tokens` tokens that may grow by `max_extra_tokens`."
     return 2 * (n_tokens + max_extra_tokens)
 
-def v2_evals(name:str, root=RESULTS) -> dict:
-    "Every dev row; every test row too, but only once the study's dev choice is committed (`results/<name>/choice.json`)."
-    return {'dev': None, **({'test': None} if (Path(root)/name/'choice.json').exists() else {})}
-
 def _v2(name:str, variants:dict) -> Study:
-    "A study of the second design: its budget, seeds and dev rows, on the main task."
-    return Study(name, [MAIN_TASK], variants, base=dict(V2_BUDGET), seeds=list(V2_SEEDS), evals=v2_evals(name))
+    "A study of the second design on the main task: its budget and seeds, every dev row, and every test row once its dev choice is committed."
+    return Study(name, [MAIN_TASK], variants, base=dict(V2_BUDGET), seeds=list(V2_SEEDS), evals={'dev': None, 'test': None},
+                 after={'test': 'choice.json'})
 
 
 # %% ../nbs/ablations/00_studies.ipynb #350a7ec4
@@ -220,11 +217,11 @@ def choice_arms(choice:dict|None=None, split:str='test', root=RESULTS) -> dict:
 TINY = dict(steps=1, n_train=1, max_new_tokens=8, k=5, q=1)   # a budget of seconds
 
 def tiny(study:Study, root:str) -> Study:
-    "`study` on `TINY` (in its base and wherever a variant sets one of those sizes), its first task, 2 held-out rows and 1 seed, under `root`; a v2 study's test rows only once a choice is committed there."
+    "`study` on `TINY` (in its base and wherever a variant sets one of those sizes), its first task, 2 held-out rows and 1 seed, under `root` (where its gates are read)."
     import dataclasses
     variants = {v: {**o, **{k: x for k, x in TINY.items() if k in o}} for v, o in study.variants.items()}
     return dataclasses.replace(study, base={**study.base, **TINY}, variants=variants, tasks=study.tasks[:1], seeds=study.seeds[:1],
-                               evals={s: 2 for s in (v2_evals(study.name, root) if study.name in V2_STUDIES else study.evals)}, root=root)
+                               evals={s: 2 for s in study.evals}, root=root)
 
 # %% ../nbs/ablations/00_studies.ipynb #1a9c0ab0
 def _ran_on(job) -> str:
@@ -364,7 +361,9 @@ def planned_lines(study:Study, choice:dict, table:'pd.DataFrame', rows:'pd.DataF
 # %% ../nbs/ablations/00_studies.ipynb #172fbff4
 def study_headline(study:Study, root=RESULTS) -> str:
     "One sentence on where a pre-registered study stands; once its test rows are all in, its primary comparison."
+    import dataclasses
     from greater_nb.sweep import results_table, row_table
+    study = dataclasses.replace(study, root=str(root))   # its gates read there
     p, f = progress(study, root), Path(root)/study.name/'choice.json'
     done, n = int(p.finished.sum()), len(p)
     if not f.exists(): return f"{done} of {n} jobs of {study.name} have finished on dev rows; " + \
@@ -372,7 +371,7 @@ def study_headline(study:Study, root=RESULTS) -> str:
     c = json.loads(f.read_text(encoding='utf-8'))
     chosen = (f"{study.name} chose on dev rows ({c['date']}) the fixed prompt {c['fixed']['prompt']!r} ({c['fixed']['dev_accuracy']:.0%}) "
               f"and the GReaTer arm {c['optimizer']['variant']} ({c['optimizer']['dev_accuracy']:.1%}, mean over its seeds)")
-    if 'test' not in study.evals or done < n: return f"{chosen}; {done if 'test' in study.evals else 0} of {n} jobs have their test evaluations."
+    if 'test' not in study.evals_now or done < n: return f"{chosen}; {done if 'test' in study.evals_now else 0} of {n} jobs have their test evaluations."
     lines, _ = planned_lines(study, c, results_table(study.name, root), row_table(study.name, root))
     return f"{chosen}. On the test rows, the primary comparison: {lines[1][2:]}"
 

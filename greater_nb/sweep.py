@@ -87,6 +87,14 @@ def _check_counts(s) -> None:
     _count('eval_max_new_tokens', s.eval_max_new_tokens, none_ok=True)
     _count('threads', s.threads, zero_ok=True)
 
+# %% ../nbs/11_sweep.ipynb #b5805b39
+def _check_after(s) -> None:
+    "Each gate: a split the study evaluates, opened by one plain file name in the study's folder."
+    if not isinstance(s.after, dict): raise ValueError(f"after must map a split to a file name (e.g. {{'test': 'choice.json'}}), got {s.after!r}")
+    for k, f in s.after.items():
+        if k not in s.evals: raise ValueError(f'after: {k!r} is not a split the study evaluates ({list(s.evals)})')
+        check_name(f'after[{k!r}]: file', f)
+
 # %% ../nbs/11_sweep.ipynb #c55dfb96
 def _check_hardware(s) -> None:
     "The dtype by its exact name, the device by its form, no float16 on the CPU, the model a name or None."
@@ -108,8 +116,8 @@ def _check_overrides(s) -> None:
 
 # %% ../nbs/11_sweep.ipynb #21164e37
 def _check_study(s) -> None:
-    "Every field of a `Study`, checked at construction: names, seeds, splits, budgets, dtype, device, and each variant's fields."
-    for check in (_check_grid, _check_counts, _check_hardware, _check_overrides): check(s)
+    "Every field of a `Study`, checked at construction: names, seeds, splits and their gates, budgets, dtype, device, and each variant's fields."
+    for check in (_check_grid, _check_counts, _check_after, _check_hardware, _check_overrides): check(s)
 
 # %% ../nbs/11_sweep.ipynb #9a5011d0
 def _check_runs(s) -> None:
@@ -131,6 +139,7 @@ class Study:
     base: dict = field(default_factory=dict)     # overrides shared by every variant
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
     evals: dict = field(default_factory=lambda: {'dev': None, 'test': None})  # split -> first n rows (None: all)
+    after: dict = field(default_factory=dict)    # split -> a file in the study's folder that must exist before it is evaluated
     eval_max_new_tokens: int|None = None         # reasoning budget for held-out rows (default: base max_new_tokens)
     model: str|None = None                       # None: the embedded SmolLM2-135M-Instruct
     dtype: str = 'float32'
@@ -143,6 +152,11 @@ class Study:
 # %% ../nbs/11_sweep.ipynb #53f1dd0c
 @patch(as_prop=True)
 def dir(self:Study) -> Path: return Path(self.root)/self.name
+
+@patch(as_prop=True)
+def evals_now(self:Study) -> dict:
+    "The splits evaluated now: `evals`, less each split whose gate file (`after`) is not in the study's folder yet."
+    return {s: n for s, n in self.evals.items() if s not in self.after or (self.dir/self.after[s]).exists()}
 
 @patch
 def config(self:Study, variant:str, seed:int) -> GreaterConfig:
@@ -195,13 +209,13 @@ def name(self:Job) -> str: return f"{self.task}/{self.variant}" + ('' if self.se
 
 # %% ../nbs/11_sweep.ipynb #c2d5ad4d
 def jobs(study:Study) -> list[Job]:
-    "Every job of `study`, task by task, then variant, then seed."
+    "Every job of `study`, task by task, then variant, then seed, each with the splits open now (`evals_now`)."
     out, data = [], {t: data_version(t) for t in study.tasks}
     for t in study.tasks:
         for v, o in study.variants.items():
             for s in ([None] if 'prompt' in o else study.seeds):
                 out.append(Job(study.name, study.root, t, v, s, None if s is None else asdict(study.config(v, s)), o.get('prompt'),
-                               dict(study.evals), study.eval_kw, study.model, study.dtype, study.device, study.threads, data[t]))
+                               study.evals_now, study.eval_kw, study.model, study.dtype, study.device, study.threads, data[t]))
     for j in out: inside(study.dir, j.result_path)   # names are checked at construction; this is the last guard
     return out
 

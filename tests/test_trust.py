@@ -44,6 +44,18 @@ def test_changed_evals_reevaluate(tmp_path):
     msg, t = said(lambda: run_sweep(fixed(tmp_path, 'Answer A.', evals={'dev': 1}), progress=False))
     assert 'evals.dev 2 → 1' in msg and t.n.tolist() == [1]
 
+def test_a_gate_opens_test_rows_when_its_file_appears(tmp_path):
+    "A pre-registered study: test rows only once `choice.json` is in its folder; then the dev evaluation is reused, not redone."
+    s = Study('g', ['navigate'], {'zs': {'prompt': 'Answer A.'}}, evals={'dev': 1, 'test': 1}, after={'test': 'choice.json'},
+              eval_max_new_tokens=8, root=str(tmp_path))
+    assert run_sweep(s, progress=False).split.tolist() == ['dev']
+    dev = next((tmp_path/'g'/'evals').rglob('dev/*.json'))
+    before = dev.stat().st_mtime_ns
+    (tmp_path/'g'/'choice.json').write_text('{}')
+    msg, t = said(lambda: run_sweep(s, progress=False))
+    assert t.split.tolist() == ['dev', 'test'] and 'evals.test (absent) → 1' in msg, msg
+    assert dev.stat().st_mtime_ns == before                      # the dev rows were not evaluated again
+
 def test_changed_steps_recompute_the_run(tmp_path):
     "A change of the optimization itself moves the run log aside too, and optimizes again."
     s = lambda steps: Study('opt', ['sports_understanding'], {'paper': {}}, base={**TINY, 'steps': steps}, seeds=[0], evals={'dev': 1},

@@ -4,7 +4,7 @@ Usage: python tools/choose_study.py STUDY [--root results] [--dry-run]
 
 Only dev rows are read. It refuses, in one line, while any job of the study is unfinished, and when the study
 already has a choice: the plan commits the choice once, before any test row is evaluated. Commit the file; the
-study's definition then adds the test rows (`v2_evals`), and `python tools/run_studies.py STUDY` evaluates them.
+study's gate (`after`) then opens its test rows, and `python tools/run_studies.py STUDY` evaluates them.
 """
 import argparse, json, sys
 from pathlib import Path
