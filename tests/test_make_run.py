@@ -62,3 +62,19 @@ def test_make_run_refuses_a_file_that_is_not_a_choice(tmp_path):
     f.write_text(json.dumps({'task': 'word_problems', 'fixed': {}}))
     r = make_run('--choice', f, '--log-dir', tmp_path/'runs', timeout=120)
     assert r.returncode != 0 and 'is not a dev choice' in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+def test_a_committed_evaluation_is_found_by_its_key():
+    "The sweep's own key finds the fixed prompt's committed test evaluation; other evaluation settings find none."
+    import dataclasses, importlib.util
+    from greater_nb.studies import V2_STUDIES, RESULTS
+    spec = importlib.util.spec_from_file_location('make_run', ROOT/'tools'/'make_run.py')
+    mr = importlib.util.module_from_spec(spec); spec.loader.exec_module(mr)
+    res = json.loads((RESULTS/'v2_main'/'runs'/'word_problems'/'neutral'/'fixed.json').read_text())
+    want = RESULTS/'v2_main'/res['evals']['test']['prompt']
+    ids = json.loads(want.read_text())['prompt_ids']
+    cfg = V2_STUDIES['v2_main'].config('paper from neutral', 0)   # starts from this prompt; the study's evaluation settings
+    f, d = mr.committed_eval('word_problems', ids, cfg, RESULTS)
+    assert f.name == want.name and d['prompt'] == 'Answer the question.' and len(d['records']) == d['n'], f
+    for other in (dict(batch_size=3), dict(max_new_tokens=255)):
+        assert mr.committed_eval('word_problems', ids, dataclasses.replace(cfg, **other), RESULTS) == (None, None), other
+    assert mr.committed_eval('word_problems', ids[:-1], cfg, RESULTS) == (None, None)

@@ -14,14 +14,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-def committed_eval(task:str, prompt:str, cfg, results:Path) -> tuple[Path, dict]|tuple[None, None]:
-    "A committed float32 test evaluation of `prompt` on all test rows with this run's budget and answer length."
-    for f in sorted(results.glob(f'*/evals/{task}/test/*.json')):
-        d = json.loads(f.read_text(encoding='utf-8'))
-        s = d.get('settings', {})
-        if (d.get('prompt') == prompt and d.get('dtype') == 'float32' and d.get('n') in (None, len(d['records']))
-                and s.get('max_new_tokens') == cfg.max_new_tokens and s.get('answer_tokens', 8) == cfg.answer_tokens):
-            return f, d
+def committed_eval(task:str, prompt_ids:list[int], cfg, results:Path) -> tuple[Path, dict]|tuple[None, None]:
+    """A committed test evaluation of these prompt tokens on every test row, float32 on the CPU, with this run's evaluation
+    settings. It is found by the key a sweep names it with (`eval_key`), which covers the task's data and code versions."""
+    from greater_nb.sweep import Job, eval_key
+    kw = dict(max_new_tokens=cfg.max_new_tokens, answer_tokens=cfg.answer_tokens, batch_size=cfg.batch_size)
+    job = Job('make run', str(results), task, 'start', None, None, None, {'test': None}, kw, None, 'float32', 'cpu', 1)
+    for f in sorted(results.glob(f"*/evals/{task}/test/{eval_key(job, 'test', prompt_ids)}.json")):
+        return f, json.loads(f.read_text(encoding='utf-8'))
     return None, None
 
 def main(argv=None):
@@ -37,7 +37,7 @@ def main(argv=None):
     a.choice = a.choice or next(f for f in (RESULTS/'v2_main'/'choice.json', RESULTS/'choice.json') if f.exists())
     try: choice = json.loads(a.choice.read_text(encoding='utf-8'))
     except (OSError, ValueError) as e: sys.exit(f'make run: cannot read the dev choice {a.choice}: {e}')
-    try: opt, fixed, cfg, _ = choice_of(choice, 'optimizer'), choice_of(choice, 'fixed'), choice_config(choice, seed=0), choice['task']
+    try: opt, fixed, cfg, task_name = choice_of(choice, 'optimizer'), choice_of(choice, 'fixed'), choice_config(choice, seed=0), choice['task']
     except (KeyError, TypeError, ValueError) as e: sys.exit(f'make run: {a.choice} is not a dev choice (tools/choose_study.py writes one): {e!r}')
     t = results_table(opt['study'], RESULTS)
     past = t[(t.variant == opt['variant']) & (t.seed == 0) & (t.arm == 'best')].optimize_seconds.tolist()
@@ -45,7 +45,7 @@ def main(argv=None):
           for f in t[(t.variant == opt['variant']) & (t.seed == 0) & (t.split == split) & (t.arm == 'best')].eval_file]
     ev_s = json.loads((RESULTS/opt['study']/ev[0]).read_text())['seconds'] if ev else 0
     mins = f"about {(past[0] + ev_s) / 60:.0f} minutes" if past else 'a quarter of an hour or more'
-    print(f"make run: {choice['task']}, the configuration chosen on dev rows on {choice.get('date', 'an unrecorded date')} ({a.choice}):\n"
+    print(f"make run: {task_name}, the configuration chosen on dev rows on {choice.get('date', 'an unrecorded date')} ({a.choice}):\n"
           f"  {opt['variant']} from study '{opt['study']}' ({cfg.steps} steps, {cfg.max_new_tokens}-token reasoning budget, "
           f"n_train={cfg.n_train}, start {cfg.init_prompt!r}), seed 0, float32 on this CPU.\n"
           f"  It takes {mins} on a 2-core CPU" + (f" (its committed run: {past[0] / 60:.0f} min of optimization, "
@@ -57,7 +57,7 @@ def main(argv=None):
     from greater_nb.models import load_model
     from greater_nb.data import load_task
     from greater_nb.evaluate import evaluate, prompt_ids_of
-    task = load_task(choice['task'])
+    task = load_task(task_name)
     model, tok = load_model(dtype='float32')
     log = a.log_dir/f"{task.name}-make-run-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -67,10 +67,11 @@ def main(argv=None):
     arms, ids = {}, {}
     same = cfg.init_prompt == fixed['prompt']   # e.g. an arm started from the best fixed prompt: one arm, evaluated once
     for name, prompt in ((('start = best fixed', cfg.init_prompt),) if same else (('start', cfg.init_prompt), ('best fixed', fixed['prompt']))):
-        f, d = committed_eval(task.name, prompt, cfg, RESULTS)
+        ids[name] = prompt_ids_of(tok, prompt)
+        f, d = committed_eval(task.name, ids[name], cfg, RESULTS)
         if d: print(f"{name} prompt {prompt!r}: its committed test evaluation is read, not recomputed ({f.relative_to(ROOT)})"); recs = d['records'][:a.rows]
-        else: print(f"{name} prompt {prompt!r}: evaluating on the test rows", flush=True); recs = evaluate(model, tok, task, prompt, **kw).records
-        arms[name], ids[name] = recs, prompt_ids_of(tok, prompt)
+        else: print(f"{name} prompt {prompt!r}: evaluating on the test rows", flush=True); recs = evaluate(model, tok, task, ids[name], **kw).records
+        arms[name] = recs
     twin = next((k for k, v in ids.items() if v == list(res.best_ids)), None)   # the optimizer kept (or came back to) that prompt
     if twin: print(f'optimized prompt: the same tokens as the {twin} prompt; its evaluation is used', flush=True); arms['optimized'] = arms[twin]
     else: print('optimized prompt: evaluating on the test rows', flush=True); arms['optimized'] = evaluate(model, tok, task, res.best_ids, **kw).records
