@@ -25,8 +25,8 @@ from .optimizer import GreaterConfig, optimize, read_log, _state_path, _EXACT_OP
 
 # %% auto #0
 __all__ = ['CODE_VERSION', 'LEGACY', 'check_name', 'inside', 'Study', 'data_version', 'Job', 'jobs', 'fingerprint', 'recorded',
-           'differences', 'Damaged', 'read_json', 'move_aside', 'eval_key', 'held_out', 'reuse_run', 'settle',
-           'run_job', 'results_table', 'row_table', 'run_sweep', 'pair_seeds', 'paired', 'summary', 'effects',
+           'differences', 'Damaged', 'read_json', 'move_aside', 'eval_key', 'eval_rel', 'held_out', 'reuse_run',
+           'settle', 'run_job', 'results_table', 'row_table', 'run_sweep', 'pair_seeds', 'paired', 'summary', 'effects',
            'histories', 'verdict', 'plot_study', 'sweep_time', 'plot_curves']
 
 # %% ../nbs/11_sweep.ipynb #edf7e254
@@ -318,6 +318,10 @@ def eval_key(job:Job, split:str, prompt_ids:list[int]) -> str:
                 n=job.evals[split], prompt_ids=list(prompt_ids), data=job.data or data_version(job.task), code=CODE_VERSION, **job.eval_kw)
     return _hash(what)
 
+def eval_rel(job:Job, split:str, prompt_ids:list[int]) -> Path:
+    "Where that evaluation lies inside a study folder: `evals/<task>/<split>/<eval_key>.json`."
+    return Path('evals')/job.task/split/f'{eval_key(job, split, prompt_ids)}.json'
+
 # %% ../nbs/11_sweep.ipynb #efa5c35b
 def _reuse_eval(job:Job, rel:Path, path:Path) -> bool:
     "Is evaluation `rel` in this study's folder (`path`), or copied now from another study's? A damaged own copy is moved aside first."
@@ -356,7 +360,7 @@ def _eval_lock(path:Path):
 def held_out(job:Job, split:str, prompt:str|list[int], model, tok) -> str:
     "Evaluate `prompt` on `split` (or reuse a cached evaluation, a damaged one moved aside); returns the file's path relative to the study folder."
     ids = prompt_ids_of(tok, prompt)
-    rel = Path('evals')/job.task/split/f'{eval_key(job, split, ids)}.json'
+    rel = eval_rel(job, split, ids)
     path = inside(job.dir, rel)
     with _eval_lock(path):   # a worker making this same evaluation now: wait for its file instead of making it twice
         if _reuse_eval(job, rel, path): return str(rel)

@@ -16,11 +16,11 @@ sys.path.insert(0, str(ROOT))
 
 def committed_eval(task:str, prompt_ids:list[int], cfg, results:Path) -> tuple[Path, dict]|tuple[None, None]:
     """A committed test evaluation of these prompt tokens on every test row, float32 on the CPU, with this run's evaluation
-    settings. It is found by the key a sweep names it with (`eval_key`), which covers the task's data and code versions."""
-    from greater_nb.sweep import Job, eval_key
+    settings. It is found where a sweep puts it (`eval_rel`, named by `eval_key`, which covers the task's data and code versions)."""
+    from greater_nb.sweep import Job, eval_rel
     kw = dict(max_new_tokens=cfg.max_new_tokens, answer_tokens=cfg.answer_tokens, batch_size=cfg.batch_size)
     job = Job('make run', str(results), task, 'start', None, None, None, {'test': None}, kw, None, 'float32', 'cpu', 1)
-    for f in sorted(results.glob(f"*/evals/{task}/test/{eval_key(job, 'test', prompt_ids)}.json")):
+    for f in sorted(results.glob(f"*/{eval_rel(job, 'test', prompt_ids)}")):
         return f, json.loads(f.read_text(encoding='utf-8'))
     return None, None
 
