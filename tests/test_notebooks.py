@@ -62,8 +62,19 @@ def test_notebook(nb): _run(nb)
 
 # The notebooks that load the model with `dtype='auto'` take bf16 on a CPU with native bf16 and float32 elsewhere, so a
 # machine tests only one of the two paths. These run a second time as the other kind of CPU would (GREATER_NB_CPU_BF16,
-# notebook 01): on any machine, CI exercises both. Demonstrations that must reproduce pin float32 and are not among them.
-AUTO_DTYPE = [nb for nb in NOTEBOOKS if re.search(r'load_model\(\)', nb.read_text(encoding='utf-8'))]
+# notebook 01): on any machine, CI exercises both. Demonstrations that must reproduce pin float32 and are not among them,
+# nor are notebooks whose only such call is in a cell this run skips (a `slow` cell, outside `make test-slow`).
+def _runs_auto_dtype(nb:Path) -> bool:
+    "Does a cell of `nb` that runs under this session's flags call `load_model()` (dtype 'auto')?"
+    skip, force = _flags()
+    off = set(skip) - set(force)
+    for c in json.loads(nb.read_text(encoding='utf-8'))['cells']:
+        src = ''.join(c['source'])
+        if c['cell_type'] != 'code' or off & set(re.findall(r'^#\|\s*(\S+)', src, re.M)): continue
+        if re.search(r'load_model\(\)', src): return True
+    return False
+
+AUTO_DTYPE = [nb for nb in NOTEBOOKS if _runs_auto_dtype(nb)]
 
 @pytest.mark.parametrize('nb', AUTO_DTYPE, ids=[str(p.relative_to(NBS)) for p in AUTO_DTYPE])
 def test_notebook_as_the_other_cpu_kind(nb):
