@@ -217,11 +217,11 @@ def choice_arms(choice:dict|None=None, split:str='test', root=RESULTS) -> dict:
 TINY = dict(steps=1, n_train=1, max_new_tokens=8, k=5, q=1)   # a budget of seconds
 
 def tiny(study:Study, root:str) -> Study:
-    "`study` on `TINY` (in its base and wherever a variant sets one of those sizes), its first task, 2 held-out rows and 1 seed, under `root` (where its gates are read)."
+    "`study` on `TINY` (in its base and wherever a variant sets one of those sizes), its first task, 1 held-out row per split and 1 seed, under `root` (where its gates are read)."
     import dataclasses
     variants = {v: {**o, **{k: x for k, x in TINY.items() if k in o}} for v, o in study.variants.items()}
     return dataclasses.replace(study, base={**study.base, **TINY}, variants=variants, tasks=study.tasks[:1], seeds=study.seeds[:1],
-                               evals={s: 2 for s in study.evals}, root=root)
+                               evals={s: 1 for s in study.evals}, root=root)
 
 # %% ../nbs/ablations/00_studies.ipynb #1a9c0ab0
 def _ran_on(job) -> str:
