@@ -64,17 +64,16 @@ def test_notebook(nb): _run(nb)
 # machine tests only one of the two paths. These run a second time as the other kind of CPU would (GREATER_NB_CPU_BF16,
 # notebook 01): on any machine, CI exercises both. Demonstrations that must reproduce pin float32 and are not among them,
 # nor are notebooks whose only such call is in a cell this run skips (a `slow` cell, outside `make test-slow`).
-def _runs_auto_dtype(nb:Path) -> bool:
-    "Does a cell of `nb` that runs under this session's flags call `load_model()` (dtype 'auto')?"
-    skip, force = _flags()
-    off = set(skip) - set(force)
-    for c in json.loads(nb.read_text(encoding='utf-8'))['cells']:
-        src = ''.join(c['source'])
-        if c['cell_type'] != 'code' or off & set(re.findall(r'^#\|\s*(\S+)', src, re.M)): continue
-        if re.search(r'load_model\(\)', src): return True
-    return False
+def _runs_auto_dtype(nb:Path, skip:list[str], force:list[str]) -> bool:
+    "Does a cell of `nb` that `test_nb` runs under these flags call `load_model()` (dtype 'auto')?"
+    from nbdev.process import NBProcessor
+    from nbdev.test import _skip_cell   # test_nb's own predicate, so this list follows its rules (flags, `eval: false`)
+    book = NBProcessor(nb, rm_directives=False, process=True).nb   # as test_nb reads it
+    skipped = _skip_cell(book, skip, force)
+    return any(not skipped(c) and re.search(r'load_model\(\)', c.source) for c in book.cells)
 
-AUTO_DTYPE = [nb for nb in NOTEBOOKS if _runs_auto_dtype(nb)]
+_FLAGS = _flags()
+AUTO_DTYPE = [nb for nb in NOTEBOOKS if _runs_auto_dtype(nb, *_FLAGS)]
 
 @pytest.mark.parametrize('nb', AUTO_DTYPE, ids=[str(p.relative_to(NBS)) for p in AUTO_DTYPE])
 def test_notebook_as_the_other_cpu_kind(nb):
