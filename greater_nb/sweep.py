@@ -26,8 +26,8 @@ from .optimizer import GreaterConfig, optimize, read_log, _state_path, _EXACT_OP
 # %% auto #0
 __all__ = ['CODE_VERSION', 'LEGACY', 'check_name', 'inside', 'Study', 'data_version', 'Job', 'jobs', 'fingerprint', 'recorded',
            'differences', 'Damaged', 'read_json', 'move_aside', 'eval_key', 'eval_rel', 'held_out', 'reuse_run',
-           'settle', 'run_job', 'results_table', 'row_table', 'run_sweep', 'pair_seeds', 'paired', 'summary', 'effects',
-           'histories', 'verdict', 'plot_study', 'sweep_time', 'plot_curves']
+           'opened', 'settle', 'run_job', 'results_table', 'row_table', 'run_sweep', 'pair_seeds', 'paired', 'summary',
+           'effects', 'histories', 'verdict', 'plot_study', 'sweep_time', 'plot_curves']
 
 # %% ../nbs/11_sweep.ipynb #edf7e254
 _SPLIT_NAMES = ('dev', 'test', 'train')
@@ -398,15 +398,23 @@ def _set_aside(job:Job, res:dict, fp:dict, diff:list[str], who:str='') -> None:
     _say(f"{who}{job.name} was made with another configuration ({'; '.join(diff)}): recomputing it; the old files are kept as "
          f"{', '.join(m.name for m in moved)} (to keep the old results in a table, give the new configuration another study name)")
 
+# %% ../nbs/11_sweep.ipynb #430aa221
+def opened(old:dict, new:dict) -> list[str]:
+    "The splits that gates opened since fingerprint `old`: `new` differs from it only by splits added to `evals`; else []."
+    a, b = old.get('evals'), new.get('evals')
+    if not (isinstance(a, dict) and isinstance(b, dict)) or differences(old, new, [k for k in new if k != 'evals']): return []
+    return sorted(set(b) - set(a)) if all(s in b and b[s] == n for s, n in a.items()) else []
+
 # %% ../nbs/11_sweep.ipynb #ecdecd2d
 def settle(job:Job, who:str='', tidy:bool=True) -> bool:
-    "Is `job` finished with its own fingerprint? If not, with `tidy` (a sweep), a damaged file is moved aside (`.corrupt-n`), a result of another configuration (and its run log, if the run changed) moved aside (`.stale-n`), each said in one line, and the job is rebuilt; without, nothing is touched."
+    "Is `job` finished with its own fingerprint? If not, with `tidy` (a sweep), a damaged file is moved aside (`.corrupt-n`), a result of another configuration (and its run log, if the run changed) moved aside (`.stale-n`) unless gates only `opened` splits, each said in one line, and the job is rebuilt; without, nothing is touched."
     p = job.result_path
     if not p.exists(): return False
     try:
         res = read_json(p, _RESULT_KEYS)
-        if diff := differences(recorded(res, job.dir), fp := fingerprint(job)):
-            if tidy: _set_aside(job, res, fp, diff, who)
+        old, fp = recorded(res, job.dir), fingerprint(job)
+        if diff := differences(old, fp):
+            if tidy and not opened(old, fp): _set_aside(job, res, fp, diff, who)   # an opened split moves nothing: `run_job` adds it
             return False
         for f in (f for arms in res['evals'].values() for f in arms.values()): read_json(inside(job.dir, f), _EVAL_KEYS)
         return True
@@ -436,12 +444,27 @@ def _optimize(job:Job, res:dict, model, tok) -> dict:
                optimize_seconds=round(sum(h['times']['total'] for h in hist), 2))
     return {'init': cfg.init_prompt, 'best': r.best_ids}
 
+# %% ../nbs/11_sweep.ipynb #8cd4436a
+def _extend(job:Job, model, tok) -> dict|None:
+    "Evaluate the prompts of `job`'s finished result on the splits its gates `opened` since (saved, with where it ran), or None if it is not such a result."
+    if not job.result_path.exists() or not (res := read_json(job.result_path, _RESULT_KEYS))['evals']: return None
+    if not (new := opened(recorded(res, job.dir), fp := fingerprint(job))): return None
+    _say(f"{job.name}: {' and '.join(new)} rows opened; its prompts are evaluated there")
+    t0, arms = time.perf_counter(), next(iter(res['evals'].values()))    # every split evaluates the same arms
+    ids = {a: read_json(inside(job.dir, f), _EVAL_KEYS)['prompt_ids'] for a, f in arms.items()}
+    res['evals'].update({s: {a: held_out(job, s, p, model, tok) for a, p in ids.items()} for s in new})
+    where = {k: v for k, v in _run_record(job, fp).items() if k in ('torch', 'cpu', 'gpu', 'device', 'threads')}
+    res.update(evals_n=job.evals, fingerprint=fp, key=_hash(fp), opened=res.get('opened', []) + [dict(splits=new, **where, seconds=round(time.perf_counter() - t0, 2))])
+    _atomic_json(job.dir, job.result_path, res)
+    return res
+
 # %% ../nbs/11_sweep.ipynb #e7ff0739
 def run_job(job:Job) -> dict:
-    "Run one job (optimize if needed, then the held-out evaluations); returns its result, which is also saved."
+    "Run one job (optimize if needed, then the held-out evaluations; only the newly opened splits if that is all it lacks); returns its result, which is also saved."
     if settle(job): return read_json(job.result_path)
     if job.threads: torch.set_num_threads(job.threads)
     model, tok = _model(job)
+    if res := _extend(job, model, tok): return res
     t0 = time.perf_counter()
     res = _run_record(job, fingerprint(job))
     arms = {'prompt': job.prompt} if job.config is None else _optimize(job, res, model, tok)
