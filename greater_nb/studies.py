@@ -17,11 +17,11 @@ from .sweep import Study
 # %% auto #0
 __all__ = ['RESULTS', 'MAIN_TASK', 'BBH_TASK', 'BUDGET', 'EVALS', 'SEEDS', 'PAPER', 'SURVEY_TASKS', 'STUDIES', 'V2_BUDGET',
            'V2_SEEDS', 'NEUTRAL', 'V2_FIXED', 'V2_GREATER', 'V2_MAIN', 'V2_STUDIES', 'ALL_STUDIES', 'CHOICE', 'TINY',
-           'config_diff', 'published_prompt', 'two_sweeps', 'combined_rows', 'choose_on_dev', 'fixed_prompts',
-           'rank_on_dev', 'dev_choice', 'chains_cut', 'eval_records', 'three_way', 'choice_of', 'choice_config',
-           'choice_arms', 'tiny', 'progress', 'finished_variants', 'comparison_family', 'overlap_lines',
-           'verdict_lines', 'hardware', 'where_run', 'study_choice', 'planned_pairs', 'same_evaluations',
-           'planned_lines', 'study_headline', 'arm_table', 'report']
+           'config_diff', 'published_prompt', 'committed_study', 'two_sweeps', 'combined_rows', 'choose_on_dev',
+           'fixed_prompts', 'rank_on_dev', 'dev_choice', 'chains_cut', 'eval_records', 'three_way', 'choice_of',
+           'choice_config', 'choice_arms', 'tiny', 'progress', 'finished_variants', 'comparison_family',
+           'overlap_lines', 'verdict_lines', 'hardware', 'where_run', 'study_choice', 'planned_pairs',
+           'same_evaluations', 'planned_lines', 'study_headline', 'arm_table', 'report']
 
 # %% ../nbs/ablations/00_studies.ipynb #4060d242
 RESULTS = _repo_root()/'results'   # the committed results of the full studies
@@ -72,6 +72,12 @@ STUDIES = {
     'survey': Study('survey', SURVEY_TASKS, {'no prompt': {'prompt': ''}, 'zero-shot CoT': {'prompt': ZS_COT}},
                     base=dict(BUDGET), evals={'dev': 50}),
 }
+
+# %% ../nbs/ablations/00_studies.ipynb #79058d41
+def committed_study(study:Study) -> Study:
+    "`study` over this checkout's committed results (`RESULTS`) instead of `results/` under the current folder."
+    import dataclasses
+    return dataclasses.replace(study, root=str(RESULTS))
 
 # %% ../nbs/ablations/00_studies.ipynb #8b306827
 V2_BUDGET = dict(n_train=1, max_new_tokens=256)   # results/n_train/choice.json, results/budget/choice.json
