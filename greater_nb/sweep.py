@@ -449,9 +449,10 @@ def _extend(job:Job, model, tok) -> dict|None:
     "Evaluate the prompts of `job`'s finished result on the splits its gates `opened` since (saved, with where it ran), or None if it is not such a result."
     if not job.result_path.exists() or not (res := read_json(job.result_path, _RESULT_KEYS))['evals']: return None
     if not (new := opened(recorded(res, job.dir), fp := fingerprint(job))): return None
+    try: ids = {a: read_json(inside(job.dir, f), _EVAL_KEYS)['prompt_ids'] for a, f in next(iter(res['evals'].values())).items()}
+    except (Damaged, KeyError): return None   # an evaluation to rebuild, or too old to name its ids: the job is rebuilt whole
     _say(f"{job.name}: {' and '.join(new)} rows opened; its prompts are evaluated there")
-    t0, arms = time.perf_counter(), next(iter(res['evals'].values()))    # every split evaluates the same arms
-    ids = {a: read_json(inside(job.dir, f), _EVAL_KEYS)['prompt_ids'] for a, f in arms.items()}
+    t0 = time.perf_counter()   # every split evaluates the same arms, so any split's files name the prompts
     res['evals'].update({s: {a: held_out(job, s, p, model, tok) for a, p in ids.items()} for s in new})
     where = {k: v for k, v in _run_record(job, fp).items() if k in ('torch', 'cpu', 'gpu', 'device', 'threads')}
     res.update(evals_n=job.evals, fingerprint=fp, key=_hash(fp), opened=res.get('opened', []) + [dict(splits=new, **where, seconds=round(time.perf_counter() - t0, 2))])
