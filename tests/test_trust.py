@@ -45,7 +45,7 @@ def test_changed_evals_reevaluate(tmp_path):
     assert 'evals.dev 2 → 1' in msg and t.n.tolist() == [1]
 
 def test_a_gate_opens_test_rows_when_its_file_appears(tmp_path):
-    "A pre-registered study: test rows only once `choice.json` is in its folder; then the dev evaluation is reused, not redone."
+    "A pre-registered study: test rows only once `choice.json` is in its folder; then the dev evaluation is reused, not redone, and nothing is set aside."
     s = Study('g', ['navigate'], {'zs': {'prompt': 'Answer A.'}}, evals={'dev': 1, 'test': 1}, after={'test': 'choice.json'},
               eval_max_new_tokens=8, root=str(tmp_path))
     assert run_sweep(s, progress=False).split.tolist() == ['dev']
@@ -53,8 +53,9 @@ def test_a_gate_opens_test_rows_when_its_file_appears(tmp_path):
     before = dev.stat().st_mtime_ns
     (tmp_path/'g'/'choice.json').write_text('{}')
     msg, t = said(lambda: run_sweep(s, progress=False))
-    assert t.split.tolist() == ['dev', 'test'] and 'evals.test (absent) → 1' in msg, msg
+    assert t.split.tolist() == ['dev', 'test'] and msg == 'navigate/zs: test rows opened; its prompts are evaluated there\n', msg
     assert dev.stat().st_mtime_ns == before                      # the dev rows were not evaluated again
+    assert not list((tmp_path/'g').rglob('*.stale-*'))           # an opened split is not a new configuration: nothing set aside
 
 def test_changed_steps_recompute_the_run(tmp_path):
     "A change of the optimization itself moves the run log aside too, and optimizes again."
