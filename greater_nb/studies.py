@@ -20,7 +20,7 @@ __all__ = ['RESULTS', 'MAIN_TASK', 'BBH_TASK', 'BUDGET', 'EVALS', 'SEEDS', 'PAPE
            'config_diff', 'published_prompt', 'committed_study', 'two_sweeps', 'combined_rows', 'choose_on_dev',
            'fixed_prompts', 'rank_on_dev', 'dev_choice', 'chains_cut', 'eval_records', 'three_way', 'choice_of',
            'choice_config', 'choice_arms', 'tiny', 'progress', 'finished_variants', 'comparison_family',
-           'overlap_lines', 'verdict_lines', 'hardware', 'where_run', 'study_choice', 'planned_pairs',
+           'overlap_counts', 'overlap_lines', 'verdict_lines', 'hardware', 'where_run', 'study_choice', 'planned_pairs',
            'same_evaluations', 'planned_lines', 'study_headline', 'arm_table', 'report']
 
 # %% ../nbs/ablations/00_studies.ipynb #4060d242
@@ -273,20 +273,25 @@ def comparison_family(study:Study, p, rows, task:str, split:str, reference:str|N
     return fam, missing
 
 # %% ../nbs/ablations/00_studies.ipynb #64fd64e7
-def overlap_lines(study:Study, p, task:str, reference:str|None, root=RESULTS) -> list[str]:
-    "For each variant against `reference`: in how many steps their runs (seed by seed) chose the same top-μ set and token."
+def overlap_counts(study:Study, task:str, a:str, b:str, root=RESULTS) -> dict:
+    "Summed over seeds: the steps the runs of variants `a` and `b` both logged, and in how many they chose the same top-μ set and token (`choice_overlap`)."
     import dataclasses
     from greater_nb.sweep import jobs
     from greater_nb.optimizer import read_log
     from greater_nb.measure import choice_overlap
+    logs = {(j.variant, j.seed): j.log_path for j in jobs(dataclasses.replace(study, root=str(root))) if j.task == task and j.variant in (a, b)}
+    o = [choice_overlap(read_log(logs[a, s])[1], read_log(logs[b, s])[1]) for s in study.seeds]
+    return {k: sum(x[k] for x in o) for k in ('steps', 'same_top_mu', 'same_chosen')}
+
+def overlap_lines(study:Study, p, task:str, reference:str|None, root=RESULTS) -> list[str]:
+    "For each finished optimizing variant against `reference`: in how many steps their runs (seed by seed) chose the same top-μ set and token."
     ok = finished_variants(study, p, task)
     if reference not in ok: return []
-    logs = {(j.variant, j.seed): j.log_path for j in jobs(dataclasses.replace(study, root=str(root))) if j.task == task and j.seed is not None}
     out = []
-    for v in [v for v in ok if v != reference and (v, study.seeds[0]) in logs]:
-        o = [choice_overlap(read_log(logs[reference, s])[1], read_log(logs[v, s])[1]) for s in study.seeds]
-        n, mu, ch = (sum(x[k] for x in o) for k in ('steps', 'same_top_mu', 'same_chosen'))
-        out.append(f"- {task}, {v} vs {reference}, the runs themselves: the same top-μ set in {mu} of {n} steps, the same chosen token in {ch} of {n} (all seeds).")
+    for v in [v for v in ok if v != reference and 'prompt' not in study.variants[v]]:
+        c = overlap_counts(study, task, reference, v, root)
+        out.append(f"- {task}, {v} vs {reference}, the runs themselves: the same top-μ set in {c['same_top_mu']} of {c['steps']} steps, "
+                   f"the same chosen token in {c['same_chosen']} of {c['steps']} (all seeds).")
     return out
 
 # %% ../nbs/ablations/00_studies.ipynb #95c60b28
