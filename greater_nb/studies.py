@@ -20,8 +20,8 @@ __all__ = ['RESULTS', 'MAIN_TASK', 'BBH_TASK', 'BUDGET', 'EVALS', 'SEEDS', 'PAPE
            'config_diff', 'published_prompt', 'committed_study', 'two_sweeps', 'combined_rows', 'choose_on_dev',
            'fixed_prompts', 'rank_on_dev', 'dev_choice', 'chains_cut', 'eval_records', 'three_way', 'choice_of',
            'choice_config', 'choice_arms', 'tiny', 'progress', 'finished_variants', 'comparison_family',
-           'overlap_counts', 'overlap_lines', 'verdict_lines', 'hardware', 'where_run', 'study_choice', 'planned_pairs',
-           'same_evaluations', 'planned_lines', 'study_headline', 'arm_table', 'report']
+           'overlap_counts', 'overlap_lines', 'verdict_lines', 'hardware', 'where_run', 'plan_file', 'study_choice',
+           'planned_pairs', 'same_evaluations', 'planned_lines', 'study_headline', 'arm_table', 'report']
 
 # %% ../nbs/ablations/00_studies.ipynb #4060d242
 RESULTS = _repo_root()/'results'   # the committed results of the full studies
@@ -323,6 +323,11 @@ def where_run(study:str, root=RESULTS) -> str:
     return '; '.join(dict.fromkeys(map(hardware, _results(study, root)))) or 'nothing run yet'
 
 
+# %% ../nbs/ablations/00_studies.ipynb #f6176192
+def plan_file(name:str) -> str:
+    "The committed plan a study's choice follows: `results/<name>/PLAN.md`, or `v2_main`'s for the second design's ablations."
+    return f"results/{'v2_main' if name in V2_STUDIES else name}/PLAN.md"
+
 # %% ../nbs/ablations/00_studies.ipynb #9e879aad
 def study_choice(study:Study, task:str=MAIN_TASK, root=RESULTS) -> dict:
     "The dev ranking of every arm of the finished `study`, its best optimizing arm and best fixed prompt, and where it ran."
@@ -332,7 +337,7 @@ def study_choice(study:Study, task:str=MAIN_TASK, root=RESULTS) -> dict:
     r = rank_on_dev(task, root, [study.name])
     r = r[['kind', 'variant', 'prompt', 'dev_accuracy', 'dev_ce']].astype(object).where(r.notna(), None)
     best = lambda kind: r[r.kind == kind].iloc[0].drop('kind').to_dict()
-    return dict(study=study.name, task=task, date=time.strftime('%Y-%m-%d'), rule=f'results/{study.name}/PLAN.md',
+    return dict(study=study.name, task=task, date=time.strftime('%Y-%m-%d'), rule=plan_file(study.name),
                 best_on_dev=r.iloc[0][['kind', 'variant']].to_dict(), optimizer=best('optimized'), fixed=best('fixed'),
                 ranking=r.to_dict('records'), ran_on=where_run(study.name, root))
 
@@ -365,7 +370,7 @@ def planned_lines(study:Study, choice:dict, table:'pd.DataFrame', rows:'pd.DataF
         n, s = same_evaluations(table, task, split, a, b)
         if n == s: return f"- {w}: the same prompt tokens in {n} of {s} seed{'s' * (s != 1)}, so the same answers: identical arms, Δ = 0 by construction."
         return f'- {verdict(fam[w], w)}' + (f' (the same prompt tokens in {n} of {s} seeds)' if n else '')
-    head = (f'- *{task}, {split} rows: the {len(fam)} comparisons of `results/{study.name}/PLAN.md`, the primary first; intervals at '
+    head = (f'- *{task}, {split} rows: the {len(fam)} comparisons of `{plan_file(study.name)}`, the primary first; intervals at '
             f'{1 - 0.05 / len(fam):.2%} (Bonferroni), verdicts by Holm-adjusted p-values*')
     return [head] + [line(w, *ab) for w, ab in pairs.items()], fam
 
