@@ -342,14 +342,16 @@ def study_choice(study:Study, task:str=MAIN_TASK, root=RESULTS) -> dict:
                 ranking=r.to_dict('records'), ran_on=where_run(study.name, root))
 
 # %% ../nbs/ablations/00_studies.ipynb #a3e19611
-def planned_pairs(study:Study, choice:dict) -> dict:
-    "`{label: (a, b)}`, `b` compared with `a`: every optimizing arm against the chosen fixed prompt (the chosen arm first), then against its start."
-    fixed = [v for v, o in study.variants.items() if o.get('prompt') == choice['fixed']['prompt']]
-    if not fixed: raise ValueError(f"{study.name} has no fixed-prompt variant with the chosen prompt {choice['fixed']['prompt']!r}")
+def planned_pairs(study:Study, choice:dict, reference:str|None=None) -> dict:
+    "`{label: (a, b)}`, `b` against `a`: each optimizing arm against the chosen fixed prompt (the chosen arm first), against its start, and against `reference`'s."
     opt = [v for v in study.variants if 'prompt' not in study.variants[v]]
-    opt = sorted(opt, key=lambda v: v != choice['optimizer']['variant'])   # stable: the chosen arm first
-    return {f'{v} vs {fixed[0]}': ((fixed[0], 'prompt'), (v, 'best')) for v in opt} | \
-           {f'{v} vs its start': ((v, 'init'), (v, 'best')) for v in opt}
+    fixed = [((v, 'prompt'), v) for v, o in study.variants.items() if o.get('prompt') == choice['fixed']['prompt']] + \
+            [((v, 'init'), repr(choice['fixed']['prompt'])) for v in opt if v == choice['fixed'].get('variant')]   # or an arm's start
+    if not fixed: raise ValueError(f"{study.name} has no fixed-prompt variant or start with the chosen prompt {choice['fixed']['prompt']!r}")
+    (f, name), opt = fixed[0], sorted(opt, key=lambda v: v != choice['optimizer']['variant'])   # stable: the chosen arm first
+    return {f'{v} vs {name}': (f, (v, 'best')) for v in opt} | \
+           {f'{v} vs its start': ((v, 'init'), (v, 'best')) for v in opt if (v, 'init') != f} | \
+           {f'{v} vs {reference}, optimized prompts': ((reference, 'best'), (v, 'best')) for v in opt if reference and v != reference}
 
 # %% ../nbs/ablations/00_studies.ipynb #361811fa
 def same_evaluations(table:'pd.DataFrame', task:str, split:str, a:tuple[str, str], b:tuple[str, str]) -> tuple[int, int]:
@@ -360,11 +362,12 @@ def same_evaluations(table:'pd.DataFrame', task:str, split:str, a:tuple[str, str
     return int((A == B).sum()), len(A)
 
 # %% ../nbs/ablations/00_studies.ipynb #156db386
-def planned_lines(study:Study, choice:dict, table:'pd.DataFrame', rows:'pd.DataFrame', split:str='test') -> tuple[list[str], dict]:
+def planned_lines(study:Study, choice:dict, table:'pd.DataFrame', rows:'pd.DataFrame', split:str='test',
+                  reference:str|None=None) -> tuple[list[str], dict]:
     "One Markdown line per planned comparison (`planned_pairs`), Holm-corrected as one family; and the corrected family."
     from greater_nb.sweep import paired, verdict
     from greater_nb.measure import correct_family
-    pairs, task = planned_pairs(study, choice), choice['task']
+    pairs, task = planned_pairs(study, choice, reference), choice['task']
     fam = correct_family({w: paired(rows, task, split, a, b) for w, (a, b) in pairs.items()})
     def line(w, a, b):
         n, s = same_evaluations(table, task, split, a, b)
@@ -425,7 +428,8 @@ def _compute_line(t:dict) -> str:
     return f"{t['job_hours']:.2f} hours of compute so far" + (f"; {t['wall_hours']:.2f} hours of wall time over {t['sweeps']} completed sweep(s)." if t['sweeps'] else '.')
 
 # %% ../nbs/ablations/00_studies.ipynb #f877f1ae
-def _show_verdicts(study:Study, p:'pd.DataFrame', table:'pd.DataFrame', rows:'pd.DataFrame', split:str, reference:str|None, root, plots:bool):
+def _show_verdicts(study:Study, p:'pd.DataFrame', table:'pd.DataFrame', rows:'pd.DataFrame', split:str, reference:str|None, root, plots:bool,
+                   verdicts:bool=True):
     "Per task: the plot of the finished variants, then the verdict lines of every comparison (or why it is not made yet)."
     from IPython.display import Markdown, display
     from greater_nb.sweep import plot_study
@@ -433,12 +437,13 @@ def _show_verdicts(study:Study, p:'pd.DataFrame', table:'pd.DataFrame', rows:'pd
     for task in study.tasks:
         ok = finished_variants(study, p, task)
         if plots and ok: plot_study(table[table.variant.isin(ok)], rows[rows.variant.isin(ok)], task, split)
-        out += verdict_lines(study, p, rows, task, split, reference, root)
+        if verdicts: out += verdict_lines(study, p, rows, task, split, reference, root)
     if out: display(Markdown('\n'.join(out)))
 
 # %% ../nbs/ablations/00_studies.ipynb #24c8d363
-def report(study:Study, root=RESULTS, split:str='test', reference:str|None='paper', plots:bool=True):
-    "Show what the finished runs of `study` say; return `(table, rows, hist)` (empty tables when nothing has finished)."
+def report(study:Study, root=RESULTS, split:str='test', reference:str|None='paper', plots:bool=True,
+           verdicts:bool=True):
+    "Show what the finished runs of `study` say (`verdicts=False`: no comparisons, where a planned family replaces them); return `(table, rows, hist)` (empty tables when nothing has finished)."
     import pandas as pd
     from IPython.display import Markdown, display
     from greater_nb.sweep import results_table, row_table, histories, summary, sweep_time
@@ -452,5 +457,5 @@ def report(study:Study, root=RESULTS, split:str='test', reference:str|None='pape
     table, rows, hist = results_table(study.name, root), row_table(study.name, root), histories(study.name, root)
     if not (table.split == split).any(): return table, rows, hist
     display(summary(table, split))
-    _show_verdicts(study, p, table, rows, split, reference, root, plots)
+    _show_verdicts(study, p, table, rows, split, reference, root, plots, verdicts)
     return table, rows, hist
