@@ -345,12 +345,13 @@ def study_choice(study:Study, task:str=MAIN_TASK, root=RESULTS) -> dict:
 def planned_pairs(study:Study, choice:dict, reference:str|None=None) -> dict:
     "`{label: (a, b)}`, `b` against `a`: each optimizing arm against the chosen fixed prompt (the chosen arm first), against its start, and against `reference`'s."
     opt = [v for v in study.variants if 'prompt' not in study.variants[v]]
+    start = lambda v: {**study.base, **study.variants[v]}.get('init_prompt', GreaterConfig.init_prompt)
     fixed = [((v, 'prompt'), v) for v, o in study.variants.items() if o.get('prompt') == choice['fixed']['prompt']] + \
             [((v, 'init'), repr(choice['fixed']['prompt'])) for v in opt if v == choice['fixed'].get('variant')]   # or an arm's start
     if not fixed: raise ValueError(f"{study.name} has no fixed-prompt variant or start with the chosen prompt {choice['fixed']['prompt']!r}")
     (f, name), opt = fixed[0], sorted(opt, key=lambda v: v != choice['optimizer']['variant'])   # stable: the chosen arm first
     return {f'{v} vs {name}': (f, (v, 'best')) for v in opt} | \
-           {f'{v} vs its start': ((v, 'init'), (v, 'best')) for v in opt if (v, 'init') != f} | \
+           {f'{v} vs its start': ((v, 'init'), (v, 'best')) for v in opt if f[1] == 'prompt' or start(v) != choice['fixed']['prompt']} | \
            {f'{v} vs {reference}, optimized prompts': ((reference, 'best'), (v, 'best')) for v in opt if reference and v != reference}
 
 # %% ../nbs/ablations/00_studies.ipynb #361811fa
