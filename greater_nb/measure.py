@@ -214,7 +214,7 @@ def _forest_row(ax, y:int, p:Paired):
 
 # %% ../nbs/10_measure.ipynb #7caa3b67
 def plot_paired(comparisons:dict[str, Paired], ax=None, title:str='', xlabel:str|None=None):
-    "A forest plot: one row per labelled comparison, the mean difference with its 95% interval and each seed's difference."
+    "A forest plot: one row per labelled comparison, the mean difference with its interval (95%, or wider once corrected for a family) and each seed's difference."
     import matplotlib.pyplot as plt
     labels = list(comparisons)
     if ax is None: _, ax = plt.subplots(figsize=(6.4, 0.45 * len(labels) + 1.1))
