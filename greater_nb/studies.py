@@ -20,8 +20,9 @@ __all__ = ['RESULTS', 'MAIN_TASK', 'BBH_TASK', 'BUDGET', 'EVALS', 'SEEDS', 'PAPE
            'config_diff', 'published_prompt', 'committed_study', 'two_sweeps', 'combined_rows', 'choose_on_dev',
            'fixed_prompts', 'rank_on_dev', 'dev_choice', 'chains_cut', 'eval_records', 'three_way', 'choice_of',
            'choice_config', 'choice_arms', 'tiny', 'progress', 'finished_variants', 'comparison_family',
-           'overlap_counts', 'overlap_lines', 'verdict_lines', 'hardware', 'where_run', 'plan_file', 'study_choice',
-           'planned_pairs', 'same_evaluations', 'planned_lines', 'study_headline', 'arm_table', 'report']
+           'overlap_counts', 'overlap_lines', 'verdict_lines', 'hardware', 'later_splits', 'where_run', 'plan_file',
+           'study_choice', 'planned_pairs', 'same_evaluations', 'planned_lines', 'study_headline', 'arm_table',
+           'report']
 
 # %% ../nbs/ablations/00_studies.ipynb #4060d242
 RESULTS = _repo_root()/'results'   # the committed results of the full studies
@@ -316,11 +317,22 @@ def hardware(r:dict) -> str:
     n = r.get('threads', 1)
     return f"{r['dtype']} on the CPU ({r.get('cpu') or 'unknown'}), {n} thread{'s' * (n != 1)} per job"
 
+def later_splits(r:dict) -> list[tuple[str, str]]:
+    "(splits, hardware) of the splits added to a finished run (`opened`, notebook 11) and evaluated on other hardware than the run's."
+    return [('/'.join(o['splits']), hardware({**r, **o})) for o in r.get('opened', [])
+            if o.get('seconds') and hardware({**r, **o}) != hardware(r)]
+
+
+# %% ../nbs/ablations/00_studies.ipynb #1b704d42
 def where_run(study:str, root=RESULTS) -> str:
-    "Every distinct dtype and hardware the runs of `study` were computed on, in words."
+    "Every distinct dtype and hardware the runs of `study` were computed on, in words; then splits evaluated elsewhere later."
+    from collections import Counter
     from greater_nb.sweep import _results
     if not (Path(root)/study/'runs').exists(): return 'nothing run yet'
-    return '; '.join(dict.fromkeys(map(hardware, _results(study, root)))) or 'nothing run yet'
+    rs = _results(study, root)
+    later = Counter(l for r in rs for l in later_splits(r))
+    return '; '.join([*dict.fromkeys(map(hardware, rs)),
+                      *(f"the {s} rows of {n} run{'s' * (n != 1)}: {hw}" for (s, hw), n in later.items())]) or 'nothing run yet'
 
 
 # %% ../nbs/ablations/00_studies.ipynb #f6176192
