@@ -35,6 +35,7 @@ fi
 if [ "${1:-}" = --stage ]; then ls -la .whl/; exit 0; fi  # calls 1-3: the first quarters are now on the machine
 
 STEPS_ONLY=; if [ "${1:-}" = --grad-batch ]; then STEPS_ONLY=1; shift; fi
+if [ -n "$STEPS_ONLY" ] && [ $# = 0 ]; then echo "gpu_check.sh: --grad-batch needs one or more sizes (rows per backward pass)"; exit 2; fi
 OUTDIR=${OUT:-bench}; mkdir -p "$OUTDIR"
 NAME=gpu_check; [ -n "$STEPS_ONLY" ] && NAME=gpu_steps
 LOG="$OUTDIR/$NAME.txt"
