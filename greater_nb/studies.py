@@ -22,7 +22,7 @@ __all__ = ['RESULTS', 'MAIN_TASK', 'BBH_TASK', 'BUDGET', 'EVALS', 'SEEDS', 'PAPE
            'choice_config', 'choice_arms', 'tiny', 'progress', 'finished_variants', 'comparison_family',
            'overlap_counts', 'overlap_lines', 'verdict_lines', 'hardware', 'later_splits', 'where_run', 'plan_file',
            'study_choice', 'planned_pairs', 'same_evaluations', 'planned_lines', 'study_headline', 'arm_table',
-           'report']
+           'report', 'distinct_arms', 'plot_against_fixed']
 
 # %% ../nbs/ablations/00_studies.ipynb #4060d242
 RESULTS = _repo_root()/'results'   # the committed results of the full studies
@@ -472,3 +472,29 @@ def report(study:Study, root=RESULTS, split:str='test', reference:str|None='pape
     display(summary(table, split))
     _show_verdicts(study, p, table, rows, split, reference, root, plots, verdicts)
     return table, rows, hist
+
+# %% ../nbs/ablations/00_studies.ipynb #864b0b09
+def distinct_arms(names, split:str='test', root=RESULTS) -> dict[str, 'np.ndarray']:
+    "`{'study: variant': accuracies by seed}` for each optimized arm of the studies `names` on `split`, an arm copied between studies once."
+    from greater_nb.sweep import results_table
+    arms, seen = {}, set()
+    for name in names:
+        t = results_table(name, root).query('split == @split and arm == "best"').sort_values('seed')
+        for v, g in t.groupby('variant', sort=False):
+            if (runs := tuple(g.prompt)) not in seen: seen.add(runs); arms[f'{name}: {v}'] = g.accuracy.to_numpy()
+    return arms
+
+# %% ../nbs/ablations/00_studies.ipynb #929e20ac
+def plot_against_fixed(arms:dict, fixed:'pd.Series', chosen:str, title:str='', xlabel:str='accuracy (%)'):
+    "Each arm's accuracies by seed (dots) and their mean (diamond) against `fixed`, indexed by (variant, prompt); `chosen` is the dev choice."
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(8, 0.3 * len(arms) + 1.6))
+    for i, acc in enumerate(arms.values()):
+        ax.plot(acc * 100, [i] * len(acc), 'o', color='C0', alpha=.35, ms=4, label='one seed' if i == 0 else None)
+        ax.plot(acc.mean() * 100, i, 'D', color='C0', ms=7, label='mean of the seeds' if i == 0 else None)
+    for j, ((v, p), a) in enumerate(fixed.sort_values(ascending=False).items()):
+        ax.axvline(a * 100, color='C3' if v == chosen else f'C{j + 4}', ls='-' if v == chosen else '--', lw=1.5,
+                   label=f"{v}: {a:.0%}" + (f" ({p!r}, best on dev)" if v == chosen else ''))
+    ax.set_yticks(range(len(arms)), list(arms)); ax.invert_yaxis(); ax.set_xlabel(xlabel); ax.set_title(title)
+    ax.legend(fontsize=8, loc='upper center', bbox_to_anchor=(0.5, -0.12 - 1.2 / len(arms)), ncol=2, frameon=False)
+    return ax

@@ -12,6 +12,13 @@ def test_readme_is_fresh():
     assert README.read_text(encoding='utf-8') == make_readme.render(ROOT/'nbs'/'index.ipynb'), \
         'README.md is stale: run `make readme`'
 
+def test_readme_figures_are_fresh():
+    "Every figure of the home page is a file under images/readme/ with the notebook's bytes, linked with alt text; no file is left over."
+    assert make_readme.stale_figures() == [], 'README figures are stale: run `make readme`'
+    links = re.findall(r'!\[([^\]]+)\]\((images/readme/[^)]+\.png)\)', README.read_text(encoding='utf-8'))
+    assert sorted(Path(p).name for _, p in links) == sorted(make_readme.figures()) and links, links
+    assert all(len(alt) > 20 and alt != 'Figure' for alt, _ in links), links
+
 def test_readme_starts_with_make_run_and_make_test():
     m = re.search(r'^(`{3,})[^\n]*\n(.*?)^\1\s*$', README.read_text(encoding='utf-8'), re.M | re.S)
     assert m, 'README.md has no fenced code block'
