@@ -30,7 +30,7 @@ def _figures(cell) -> list[tuple[str, bytes]]:
     return [(f"{cell.get('id', 'cell')}-{k}.png", base64.b64decode(_text(b))) for k, b in enumerate(pngs)]
 
 def _alt(md:str|None) -> str:
-    "The first sentence of a Markdown cell, without link targets, marks or TeX: a figure's alt text."
+    "The first sentence of a Markdown cell, without link targets or Markdown marks: a figure's alt text."
     text = re.sub(r'\s+', ' ', re.sub(r'[`*_#>|]', '', re.sub(r'\[([^\]]*)\]\([^)]*\)', r'\1', md or ''))).strip()
     return re.split(r'(?<=[.!?:])\s', text, maxsplit=1)[0].rstrip(':') or 'Figure'
 
