@@ -475,13 +475,14 @@ def report(study:Study, root=RESULTS, split:str='test', reference:str|None='pape
 
 # %% ../nbs/ablations/00_studies.ipynb #864b0b09
 def distinct_arms(names, split:str='test', root=RESULTS) -> dict[str, 'np.ndarray']:
-    "`{'study: variant': accuracies by seed}` for each optimized arm of the studies `names` on `split`, an arm copied between studies once."
-    from greater_nb.sweep import results_table
+    "`{'study: variant': accuracies by seed}` for each optimized arm of the studies `names` on `split`; an arm whose runs are another study's (the same `run_hash`, seed by seed) once."
+    from greater_nb.sweep import _results, recorded, results_table, run_hash
     arms, seen = {}, set()
     for name in names:
+        ids = {(r['variant'], r['seed']): run_hash(recorded(r, Path(root)/name)) for r in _results(name, root)}
         t = results_table(name, root).query('split == @split and arm == "best"').sort_values('seed')
         for v, g in t.groupby('variant', sort=False):
-            if (runs := tuple(g.prompt)) not in seen: seen.add(runs); arms[f'{name}: {v}'] = g.accuracy.to_numpy()
+            if (runs := tuple(ids[v, s] for s in g.seed)) not in seen: seen.add(runs); arms[f'{name}: {v}'] = g.accuracy.to_numpy()
     return arms
 
 # %% ../nbs/ablations/00_studies.ipynb #929e20ac

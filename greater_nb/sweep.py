@@ -24,10 +24,10 @@ from .evaluate import evaluate, prompt_ids_of
 from .optimizer import GreaterConfig, optimize, read_log, _state_path, _EXACT_OPTIONS
 
 # %% auto #0
-__all__ = ['CODE_VERSION', 'LEGACY', 'check_name', 'inside', 'Study', 'data_version', 'Job', 'jobs', 'fingerprint', 'recorded',
-           'differences', 'Damaged', 'read_json', 'move_aside', 'eval_key', 'eval_rel', 'held_out', 'reuse_run',
-           'opened', 'settle', 'run_job', 'results_table', 'row_table', 'run_sweep', 'pair_seeds', 'paired', 'summary',
-           'effects', 'histories', 'verdict', 'plot_study', 'sweep_time', 'plot_curves']
+__all__ = ['CODE_VERSION', 'LEGACY', 'check_name', 'inside', 'Study', 'data_version', 'Job', 'jobs', 'fingerprint', 'run_hash',
+           'recorded', 'differences', 'Damaged', 'read_json', 'move_aside', 'eval_key', 'eval_rel', 'held_out',
+           'reuse_run', 'opened', 'settle', 'run_job', 'results_table', 'row_table', 'run_sweep', 'pair_seeds',
+           'paired', 'summary', 'effects', 'histories', 'verdict', 'plot_study', 'sweep_time', 'plot_curves']
 
 # %% ../nbs/11_sweep.ipynb #edf7e254
 _SPLIT_NAMES = ('dev', 'test', 'train')
@@ -234,6 +234,11 @@ def fingerprint(job:Job) -> dict:
                        dtype=job.dtype, device=torch.device(job.device).type, config=_strip(job.config), prompt=job.prompt,
                        evals=job.evals, eval_kw=job.eval_kw))
 
+# %% ../nbs/11_sweep.ipynb #c4d5655f
+def run_hash(fp:dict) -> str:
+    "The hash of a fingerprint's run parts (`_RUN_PARTS`): equal for a run and its copy in another study, whatever their held-out rows."
+    return _hash({k: fp.get(k) for k in _RUN_PARTS})
+
 # %% ../nbs/11_sweep.ipynb #df937e25
 def recorded(res:dict, folder:Path) -> dict:
     "The fingerprint a result was made with. A legacy result (made before fingerprints) gets the one its own fields give, its evaluation budget read from its evaluation files, and its data and code versions `LEGACY`."
@@ -376,14 +381,14 @@ def _run_source(job:Job, want:str) -> Path|None:
         try: fp = read_json(p).get('fingerprint')
         except Damaged: continue   # another study's damaged file is that study's to rebuild
         src = p.with_suffix('.jsonl')
-        if isinstance(fp, dict) and _hash({k: fp.get(k) for k in _RUN_PARTS}) == want and _state_path(src).exists(): return src
+        if isinstance(fp, dict) and run_hash(fp) == want and _state_path(src).exists(): return src
     return None
 
 # %% ../nbs/11_sweep.ipynb #f27b0e8f
 def reuse_run(job:Job) -> Path|None:
     "Copy a finished run with the same run fingerprint (task, data and code version, configuration and seed, model, dtype, device) from another study; returns its log. Legacy runs are never copied."
     if job.config is None or job.log_path.exists(): return None
-    if (src := _run_source(job, _hash({k: fingerprint(job)[k] for k in _RUN_PARTS}))) is None: return None
+    if (src := _run_source(job, run_hash(fingerprint(job)))) is None: return None
     inside(job.dir, job.log_path.relative_to(job.dir)).parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(_state_path(src), _state_path(job.log_path))
     shutil.copyfile(src, job.log_path)
