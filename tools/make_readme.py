@@ -63,18 +63,21 @@ def render_cell(cell, before:str|None=None) -> str | None:
     figs = [f"![{_alt(before)}]({IMAGES.relative_to(ROOT).as_posix()}/{name})" for name, _ in _figures(cell)]
     return '\n\n'.join(([_fence(code, 'python')] if echo else []) + [_fence(o) for o in _outputs(cell)] + figs) or None
 
+def _rendered(nb_path:Path=NB) -> list[tuple[dict, str]]:
+    "`(cell, its Markdown in the README)` for every cell the README shows; a figure's alt text is the Markdown cell before it."
+    out, before = [], None
+    for c in json.loads(Path(nb_path).read_text(encoding='utf-8'))['cells']:
+        if md := render_cell(c, before): out.append((c, md))
+        if c['cell_type'] == 'markdown': before = _text(c['source'])
+    return out
+
 def render(nb_path:Path=NB) -> str:
     "The README text for the notebook at `nb_path` (deterministic: depends only on the notebook's cells)."
-    nb = json.loads(Path(nb_path).read_text(encoding='utf-8'))
-    cells = nb['cells']
-    before = [next((_text(b['source']) for b in reversed(cells[:i]) if b['cell_type'] == 'markdown'), None) for i in range(len(cells))]
-    parts = [p for p in (render_cell(c, b) for c, b in zip(cells, before)) if p]
-    return '\n\n'.join(parts) + '\n'
+    return '\n\n'.join(md for _, md in _rendered(nb_path)) + '\n'
 
 def figures(nb_path:Path=NB) -> dict[str, bytes]:
     "`{file name under images/readme: PNG bytes}` of every figure the README shows."
-    nb = json.loads(Path(nb_path).read_text(encoding='utf-8'))
-    return {name: png for c in nb['cells'] if c['cell_type'] == 'code' and render_cell(c) for name, png in _figures(c)}
+    return {name: png for c, _ in _rendered(nb_path) for name, png in _figures(c)}
 
 def stale_figures(nb_path:Path=NB) -> list[str]:
     "Names under images/readme that are missing, different or no longer shown."
@@ -86,7 +89,7 @@ def main(args):
     text = render()
     if '--check' in args:
         if README.read_text(encoding='utf-8') != text: sys.exit('README.md is stale: run `make readme`')
-        if stale_figures(): sys.exit(f"README figures are stale ({', '.join(stale_figures())}): run `make readme`")
+        if stale := stale_figures(): sys.exit(f"README figures are stale ({', '.join(stale)}): run `make readme`")
         return
     want = figures()
     IMAGES.mkdir(parents=True, exist_ok=True)
