@@ -54,19 +54,18 @@ echo "# tools/gpu_check.sh, $(date -u '+%Y-%m-%d %H:%M UTC')"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 $PY -c 'import torch, transformers; print("# torch", torch.__version__, "transformers", transformers.__version__, "cuda", torch.cuda.is_available())'
 T0=$SECONDS
+BENCH=(tools/bench.py --device cuda --dtypes bfloat16 float32 --modes paper --n-train 8 --tokens 128 --steps 3)  # paper-mode steps of 8 rows x 128 tokens
 if [ -n "$STEPS_ONLY" ]; then
   r=0
   for g in "$@"; do
     echo; echo "## make bench on the GPU (paper-mode steps of 8 rows x 128 tokens), gradient batches of $g rows"
-    timeout 200 $PY tools/bench.py --device cuda --dtypes bfloat16 float32 --modes paper --n-train 8 --tokens 128 --steps 3 \
-      --grad-batch-size "$g" --out "$(cd "$OUTDIR" && pwd)/gpu_steps_g$g.json" || r=$?
+    timeout 200 $PY "${BENCH[@]}" --grad-batch-size "$g" --out "$(cd "$OUTDIR" && pwd)/gpu_steps_g$g.json" || r=$?
   done
   echo; echo "# exit code: $r; $((SECONDS - T0)) s"; exit $r
 fi
 echo; echo "## 1. GPU-marked tests (eager vs fast tokens and logits, syncs, CUDA vs CPU, bf16 memory)"
 timeout 220 $PY -m pytest -p no:cacheprovider -q -s -rs tests/test_gpu.py; r1=$?
 echo; echo "## 2. make bench on the GPU (bf16 and fp32; paper-mode steps of 8 rows x 128 tokens)"
-timeout 240 $PY tools/bench.py --device cuda --dtypes bfloat16 float32 --modes paper --n-train 8 --tokens 128 --steps 3 \
-  --out "$(cd "$OUTDIR" && pwd)/gpu_bench.json"; r3=$?  # under 4 minutes
+timeout 240 $PY "${BENCH[@]}" --out "$(cd "$OUTDIR" && pwd)/gpu_bench.json"; r3=$?  # under 4 minutes
 echo; echo "# exit codes: GPU tests $r1, bench $r3; $((SECONDS - T0)) s"
 [ $r1 = 0 ] && [ $r3 = 0 ]
