@@ -319,8 +319,7 @@ def hardware(r:dict) -> str:
 
 def later_splits(r:dict) -> list[tuple[str, str]]:
     "(splits, hardware) of the splits added to a finished run (`opened`, notebook 11) and evaluated on other hardware than the run's."
-    return [('/'.join(o['splits']), hardware({**r, **o})) for o in r.get('opened', [])
-            if o.get('seconds') and hardware({**r, **o}) != hardware(r)]
+    return [('/'.join(o['splits']), h) for o in r.get('opened', []) if o.get('seconds') and (h := hardware({**r, **o})) != hardware(r)]
 
 
 # %% ../nbs/ablations/00_studies.ipynb #1b704d42
